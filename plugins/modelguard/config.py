@@ -1,0 +1,331 @@
+"""Typed, frozen configuration loaded from ``config/main_config.yaml``.
+
+The loader is strict on purpose: a typo in a threshold silently falling back to a default is how
+a monitoring system ends up watching nothing. Every error names the key, the value and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from modelguard.exceptions import ConfigError
+
+CONFIG_ENV_VAR = "MODELGUARD_CONFIG"
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "main_config.yaml"
+
+FEATURE_TYPES = ("numeric", "categorical")
+NUMERIC_TESTS = ("psi", "ks")
+CATEGORICAL_TESTS = ("psi", "chi2")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _range(lo: float | None = None, hi: float | None = None, *, open_lo=False, open_hi=False):
+    """Field metadata: the allowed interval, checked by the loader."""
+    return {"range": (lo, hi, open_lo, open_hi)}
+
+
+def _choices(*allowed: str):
+    return {"choices": allowed}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = field(metadata={"identifier": True})
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    conn_id: str
+    table: str = field(metadata={"identifier": True})
+    time_column: str = field(metadata={"identifier": True})
+    label_column: str = field(metadata={"identifier": True})
+    label_time_column: str = field(metadata={"identifier": True})
+    label_delay_hours: float = field(metadata=_range(0))
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    registry_conn_id: str
+    artifact_root: Path
+    report_root: Path
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    significance_level: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
+    min_improvement: float = field(metadata=_range(0, 1))
+    validation_window_days: int = field(metadata=_range(1))
+    max_rollback_attempts: int = field(metadata=_range(1))
+
+
+@dataclass(frozen=True)
+class DriftDetectionConfig:
+    psi_critical: float = field(metadata=_range(0, open_lo=True))
+    psi_warning: float = field(metadata=_range(0, open_lo=True))
+    ks_significance: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
+    concept_drift_threshold: float = field(metadata=_range(0, open_lo=True))
+    psi_bins: int = field(metadata=_range(2, 100))
+    min_ks_statistic: float = field(metadata=_range(0, 1))
+    min_cramers_v: float = field(metadata=_range(0, 1))
+    dataset_drift_share: float = field(metadata=_range(0, 1, open_lo=True))
+    numeric_tests: tuple[str, ...] = field(metadata=_choices(*NUMERIC_TESTS))
+    categorical_tests: tuple[str, ...] = field(metadata=_choices(*CATEGORICAL_TESTS))
+    reference_sample_size: int = field(metadata=_range(100))
+    min_rows: int = field(metadata=_range(1))
+
+
+@dataclass(frozen=True)
+class RetrainingConfig:
+    drift_threshold: float = field(metadata=_range(0, open_lo=True))
+    performance_threshold: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
+    sliding_window_months: int = field(metadata=_range(1))
+    weighted_retraining: bool
+
+
+@dataclass(frozen=True)
+class AlertThresholdsConfig:
+    drift_critical: float = field(metadata=_range(0, open_lo=True))
+    performance_degradation: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    monitoring_interval: int = field(metadata=_range(60, 86400))
+    alert_thresholds: AlertThresholdsConfig
+    max_history_days: int = field(metadata=_range(1))
+    window_hours: int = field(metadata=_range(0, 24 * 366))
+    start_date: datetime
+    catchup: bool
+
+    @property
+    def schedule_cron(self) -> str:
+        """The cron expression whose periods are ``monitoring_interval`` seconds long."""
+        return interval_to_cron(self.monitoring_interval)
+
+
+@dataclass(frozen=True)
+class ModelguardConfig:
+    model: ModelConfig
+    source: SourceConfig
+    features: dict[str, str]
+    storage: StorageConfig
+    deployment: DeploymentConfig
+    drift_detection: DriftDetectionConfig
+    retraining: RetrainingConfig
+    monitoring: MonitoringConfig
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return [c for c, t in self.features.items() if t == "numeric"]
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return [c for c, t in self.features.items() if t == "categorical"]
+
+
+def interval_to_cron(seconds: int) -> str:
+    """Cron for a period that divides an hour (in minutes) or a day (in hours)."""
+    if seconds % 60 == 0 and seconds < 3600 and 3600 % seconds == 0:
+        return f"*/{seconds // 60} * * * *"
+    if seconds % 3600 == 0 and 86400 % seconds == 0:
+        hours = seconds // 3600
+        return "0 * * * *" if hours == 1 else ("0 0 * * *" if hours == 24 else f"0 */{hours} * * *")
+    raise ConfigError(
+        f"monitoring.monitoring_interval: {seconds} does not divide an hour (in whole minutes) "
+        "or a day (in whole hours); allowed e.g. 300, 900, 3600, 7200, 21600, 86400"
+    )
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | Path | None = None) -> ModelguardConfig:
+    """Load and validate the YAML config (``MODELGUARD_CONFIG`` or the repo's default)."""
+    import yaml
+
+    path = Path(path) if path is not None else config_path()
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist (set {CONFIG_ENV_VAR} to its path)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    return config_from_dict(raw, base_dir=path.parent, path=path)
+
+
+def config_from_dict(
+    raw: Any, *, base_dir: str | Path, path: Path | None = None
+) -> ModelguardConfig:
+    """Validate a parsed config mapping; relative paths resolve against ``base_dir``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config must be a mapping of sections, got {type(raw).__name__}")
+    cfg = _build(ModelguardConfig, raw, "", Path(base_dir), skip={"path"})
+    cfg = dataclasses.replace(cfg, path=path)
+    _check_cross_field(cfg)
+    return cfg
+
+
+def with_overrides(config: ModelguardConfig, section: str, **values: Any) -> ModelguardConfig:
+    """A copy of ``config`` with keys of one section replaced and re-validated (e.g. UI params)."""
+    new_section = section_with(getattr(config, section), section, **values)
+    cfg = dataclasses.replace(config, **{section: new_section})
+    _check_cross_field(cfg)
+    return cfg
+
+
+def section_with(current: Any, section: str, **values: Any) -> Any:
+    """A copy of one config section with some keys replaced, validated like the file is."""
+    merged = {f.name: getattr(current, f.name) for f in dataclasses.fields(current)}
+    for key, value in values.items():
+        if key not in merged:
+            raise ConfigError(f"{section}.{key}: unknown key; allowed: {', '.join(merged)}")
+        merged[key] = value
+    hints = typing.get_type_hints(type(current))
+    result = _build_fields(type(current), merged, f"{section}.", Path("."), hints, set())
+    if isinstance(result, DriftDetectionConfig):
+        _check_drift_section(result)
+    return result
+
+
+def _build(cls, raw: Any, prefix: str, base_dir: Path, skip: set[str] = frozenset()):
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"{prefix}{unknown[0]}: unknown key; allowed keys here: {', '.join(names)}"
+        )
+    missing = [n for n in names if n not in raw]
+    if missing:
+        raise ConfigError(f"{prefix}{missing[0]}: missing key (required)")
+    return _build_fields(cls, raw, prefix, base_dir, hints, skip)
+
+
+def _build_fields(cls, raw: dict, prefix: str, base_dir: Path, hints: dict, skip: set[str]):
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        key = f"{prefix}{f.name}"
+        values[f.name] = _convert(hints[f.name], raw[f.name], key, base_dir, f.metadata)
+    return cls(**values)
+
+
+def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return value if isinstance(value, tp) else _build(tp, value, f"{key}.", base_dir)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: {value!r} is not a boolean (true or false)")
+        return value
+    if tp in (int, float):
+        ok = isinstance(value, int) if tp is int else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok:
+            raise ConfigError(f"{key}: {value!r} is not {'an integer' if tp is int else 'a number'}")
+        value = tp(value)
+        _check_range(key, value, meta.get("range"))
+        return value
+    if tp is str:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{key}: {value!r} is not a non-empty string")
+        if meta.get("identifier") and not _IDENTIFIER.match(value):
+            raise ConfigError(
+                f"{key}: {value!r} is not a valid name (letters, digits and _, not starting "
+                "with a digit)"
+            )
+        return value
+    if tp is Path:
+        if isinstance(value, Path):
+            return value
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{key}: {value!r} is not a path string")
+        p = Path(value)
+        return p if p.is_absolute() else (base_dir / p).resolve()
+    if tp is datetime:
+        return _parse_datetime(key, value)
+    if origin is tuple:
+        if not isinstance(value, list | tuple) or not value:
+            raise ConfigError(f"{key}: {value!r} is not a non-empty list")
+        allowed = meta.get("choices")
+        for item in value:
+            if allowed and item not in allowed:
+                raise ConfigError(f"{key}: {item!r} is not allowed; allowed: {', '.join(allowed)}")
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{key}: {value!r} lists an entry twice")
+        return tuple(value)
+    if origin is dict:
+        return _convert_features(key, value)
+    raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover
+
+
+def _convert_features(key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"{key}: expected a mapping of column -> numeric|categorical")
+    for column, kind in value.items():
+        if not isinstance(column, str) or not _IDENTIFIER.match(column):
+            raise ConfigError(f"{key}.{column}: not a valid column name")
+        if kind not in FEATURE_TYPES:
+            raise ConfigError(
+                f"{key}.{column}: {kind!r} is not a feature type; allowed: {', '.join(FEATURE_TYPES)}"
+            )
+    return dict(value)
+
+
+def _parse_datetime(key: str, value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{key}: {value!r} is not an ISO date or datetime (e.g. 2026-06-01)")
+
+
+def _check_range(key: str, value: float, rng) -> None:
+    if rng is None:
+        return
+    lo, hi, open_lo, open_hi = rng
+    too_low = lo is not None and (value <= lo if open_lo else value < lo)
+    too_high = hi is not None and (value >= hi if open_hi else value > hi)
+    if too_low or too_high:
+        left = "(" if open_lo else "["
+        right = ")" if open_hi else "]"
+        lo_s = "-inf" if lo is None else lo
+        hi_s = "inf" if hi is None else hi
+        raise ConfigError(f"{key}: {value!r} is out of range; allowed {left}{lo_s}, {hi_s}{right}")
+
+
+def _check_drift_section(dd: DriftDetectionConfig) -> None:
+    if dd.psi_warning >= dd.psi_critical:
+        raise ConfigError(
+            f"drift_detection.psi_warning: {dd.psi_warning} must be below "
+            f"drift_detection.psi_critical ({dd.psi_critical})"
+        )
+
+
+def _check_cross_field(cfg: ModelguardConfig) -> None:
+    _check_drift_section(cfg.drift_detection)
+    interval_to_cron(cfg.monitoring.monitoring_interval)
+    reserved = {cfg.source.time_column, cfg.source.label_column, cfg.source.label_time_column}
+    clash = sorted(reserved & set(cfg.features))
+    if clash:
+        raise ConfigError(
+            f"features.{clash[0]}: is also the source's time or label column; a feature must "
+            "be a model input"
+        )

@@ -1,0 +1,142 @@
+"""The config loader: the shipped file is valid, and every kind of bad value is refused by name."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modelguard.config import (
+    DEFAULT_CONFIG_PATH,
+    config_from_dict,
+    interval_to_cron,
+    load_config,
+    with_overrides,
+)
+from modelguard.exceptions import ConfigError
+
+GUIDE_DEFAULTS = {
+    "deployment": {
+        "significance_level": 0.05,
+        "min_improvement": 0.02,
+        "validation_window_days": 7,
+        "max_rollback_attempts": 3,
+    },
+    "drift_detection": {
+        "psi_critical": 0.25,
+        "psi_warning": 0.10,
+        "ks_significance": 0.05,
+        "concept_drift_threshold": 0.15,
+    },
+    "retraining": {
+        "drift_threshold": 0.25,
+        "performance_threshold": 0.05,
+        "sliding_window_months": 6,
+        "weighted_retraining": True,
+    },
+    "monitoring": {"monitoring_interval": 3600, "max_history_days": 30},
+}
+
+
+@pytest.fixture
+def raw() -> dict:
+    return yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+
+
+def test_shipped_config_has_the_guide_defaults():
+    cfg = load_config(DEFAULT_CONFIG_PATH)
+    for section, values in GUIDE_DEFAULTS.items():
+        for key, expected in values.items():
+            assert getattr(getattr(cfg, section), key) == expected, f"{section}.{key}"
+    assert cfg.monitoring.alert_thresholds.drift_critical == 0.25
+    assert cfg.monitoring.alert_thresholds.performance_degradation == 0.05
+    assert cfg.monitoring.schedule_cron == "0 * * * *"
+    assert cfg.storage.report_root.is_absolute()
+    assert set(cfg.numeric_features) | set(cfg.categorical_features) == set(cfg.features)
+
+
+def test_config_path_comes_from_the_environment(tmp_path, monkeypatch, raw):
+    raw["model"]["name"] = "other_model"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("MODELGUARD_CONFIG", str(path))
+    cfg = load_config()
+    assert cfg.model.name == "other_model"
+    assert cfg.storage.artifact_root == (tmp_path / "../var/artifacts").resolve()
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("drift_detection", "ks_significance", 1.5, "drift_detection.ks_significance: 1.5"),
+        ("drift_detection", "ks_significance", 0, "allowed (0, 1)"),
+        ("deployment", "significance_level", -0.1, "deployment.significance_level"),
+        ("drift_detection", "psi_warning", 0.3, "must be below drift_detection.psi_critical"),
+        ("retraining", "sliding_window_months", -2, "retraining.sliding_window_months: -2"),
+        ("monitoring", "window_hours", -1, "monitoring.window_hours"),
+        ("drift_detection", "psi_bins", "ten", "is not an integer"),
+        ("retraining", "weighted_retraining", "yes", "is not a boolean"),
+        ("drift_detection", "numeric_tests", ["psi", "wasserstein"], "'wasserstein' is not allowed"),
+        ("monitoring", "monitoring_interval", 4000, "does not divide an hour"),
+        ("source", "table", "sends; drop table x", "not a valid name"),
+        ("monitoring", "start_date", "june", "not an ISO date"),
+    ],
+)
+def test_bad_values_name_key_value_and_what_is_allowed(raw, section, key, value, message):
+    raw[section][key] = value
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        config_from_dict(raw, base_dir=Path("."))
+
+
+def test_missing_and_unknown_keys(raw):
+    missing = copy.deepcopy(raw)
+    del missing["deployment"]["min_improvement"]
+    with pytest.raises(ConfigError, match=r"deployment.min_improvement: missing key"):
+        config_from_dict(missing, base_dir=Path("."))
+    unknown = copy.deepcopy(raw)
+    unknown["drift_detection"]["psi_critcal"] = 0.3
+    with pytest.raises(ConfigError, match=r"drift_detection.psi_critcal: unknown key"):
+        config_from_dict(unknown, base_dir=Path("."))
+    del unknown["drift_detection"]["psi_critcal"]
+    unknown["alerts"] = {}
+    with pytest.raises(ConfigError, match=r"alerts: unknown key"):
+        config_from_dict(unknown, base_dir=Path("."))
+
+
+def test_feature_types_are_checked(raw):
+    raw["features"]["industry"] = "text"
+    with pytest.raises(ConfigError, match=r"features.industry: 'text' is not a feature type"):
+        config_from_dict(raw, base_dir=Path("."))
+    raw["features"]["industry"] = "categorical"
+    raw["features"]["engaged"] = "numeric"
+    with pytest.raises(ConfigError, match=r"features.engaged"):
+        config_from_dict(raw, base_dir=Path("."))
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_overrides_are_validated_like_the_file():
+    cfg = load_config(DEFAULT_CONFIG_PATH)
+    assert with_overrides(cfg, "drift_detection", psi_critical=0.4).drift_detection.psi_critical == 0.4
+    with pytest.raises(ConfigError, match="psi_warning"):
+        with_overrides(cfg, "drift_detection", psi_warning=0.5)
+    with pytest.raises(ConfigError, match="unknown key"):
+        with_overrides(cfg, "drift_detection", psi=0.5)
+    assert cfg.drift_detection.psi_critical == 0.25  # the original is untouched
+
+
+@pytest.mark.parametrize(
+    ("seconds", "cron"),
+    [(300, "*/5 * * * *"), (3600, "0 * * * *"), (21600, "0 */6 * * *"), (86400, "0 0 * * *")],
+)
+def test_interval_to_cron(seconds, cron):
+    assert interval_to_cron(seconds) == cron
