@@ -234,7 +234,9 @@ def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
     if tp in (int, float):
         ok = isinstance(value, int) if tp is int else isinstance(value, int | float)
         if isinstance(value, bool) or not ok:
-            raise ConfigError(f"{key}: {value!r} is not {'an integer' if tp is int else 'a number'}")
+            raise ConfigError(
+                f"{key}: {value!r} is not {'an integer' if tp is int else 'a number'}"
+            )
         value = tp(value)
         _check_range(key, value, meta.get("range"))
         return value

@@ -78,7 +78,12 @@ def test_config_path_comes_from_the_environment(tmp_path, monkeypatch, raw):
         ("monitoring", "window_hours", -1, "monitoring.window_hours"),
         ("drift_detection", "psi_bins", "ten", "is not an integer"),
         ("retraining", "weighted_retraining", "yes", "is not a boolean"),
-        ("drift_detection", "numeric_tests", ["psi", "wasserstein"], "'wasserstein' is not allowed"),
+        (
+            "drift_detection",
+            "numeric_tests",
+            ["psi", "wasserstein"],
+            "'wasserstein' is not allowed",
+        ),
         ("monitoring", "monitoring_interval", 4000, "does not divide an hour"),
         ("source", "table", "sends; drop table x", "not a valid name"),
         ("monitoring", "start_date", "june", "not an ISO date"),
@@ -126,7 +131,9 @@ def test_missing_file_and_bad_yaml(tmp_path):
 
 def test_overrides_are_validated_like_the_file():
     cfg = load_config(DEFAULT_CONFIG_PATH)
-    assert with_overrides(cfg, "drift_detection", psi_critical=0.4).drift_detection.psi_critical == 0.4
+    assert (
+        with_overrides(cfg, "drift_detection", psi_critical=0.4).drift_detection.psi_critical == 0.4
+    )
     with pytest.raises(ConfigError, match="psi_warning"):
         with_overrides(cfg, "drift_detection", psi_warning=0.5)
     with pytest.raises(ConfigError, match="unknown key"):

@@ -13,7 +13,12 @@ from modelguard.config import DEFAULT_CONFIG_PATH, load_config
 from modelguard.drift import ReferenceProfile, build_reference_profile, detect_drift
 from modelguard.exceptions import ConfigError, DataValidationError
 
-FEATURES = {"size": "numeric", "opens": "numeric", "industry": "categorical", "region": "categorical"}
+FEATURES = {
+    "size": "numeric",
+    "opens": "numeric",
+    "industry": "categorical",
+    "region": "categorical",
+}
 DD = load_config(DEFAULT_CONFIG_PATH).drift_detection
 
 
@@ -73,7 +78,9 @@ def test_ks_matches_scipy_when_the_reference_is_kept_whole():
 
 def test_new_categories_and_missing_share_are_reported_explicitly(profile):
     cur = make_frame(
-        20_000, 6, industries={"saas": 0.4, "retail": 0.25, "health": 0.15, "crypto": 0.2},
+        20_000,
+        6,
+        industries={"saas": 0.4, "retail": 0.25, "health": 0.15, "crypto": 0.2},
         missing=0.3,
     )
     report = detect_drift(profile, cur, config=DD)
@@ -122,7 +129,9 @@ def test_thresholds_can_be_overridden_and_are_validated(profile):
 
 def test_tests_per_type_are_configurable(profile):
     cur = make_frame(5_000, 10)
-    report = detect_drift(profile, cur, config=DD, numeric_tests=["psi"], categorical_tests=["chi2"])
+    report = detect_drift(
+        profile, cur, config=DD, numeric_tests=["psi"], categorical_tests=["chi2"]
+    )
     assert report.features["size"].ks_statistic is None
     assert report.features["industry"].psi is None
     assert report.features["industry"].chi2_pvalue is not None

@@ -1,0 +1,50 @@
+# The two contract commands: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+VAR := $(CURDIR)/var
+
+# Airflow runs from inside the repo, on SQLite, with plugins/ and include/ importable.
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
+
+DEMO_HOME := $(CURDIR)/.airflow/demo
+TEST_HOME := $(CURDIR)/.airflow/test
+
+.PHONY: demo test lint bench install clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt -c requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+$(DEMO_HOME)/.migrated: $(VENV)/.installed
+	@mkdir -p $(DEMO_HOME)
+	AIRFLOW_HOME=$(DEMO_HOME) $(VENV)/bin/airflow db migrate > $(DEMO_HOME)/migrate.log
+	@touch $@
+
+demo: $(DEMO_HOME)/.migrated
+	AIRFLOW_HOME=$(DEMO_HOME) \
+	AIRFLOW_CONN_MODELGUARD_SOURCE='{"conn_type": "sqlite", "host": "$(VAR)/demo/email_sends.db"}' \
+	AIRFLOW_CONN_MODELGUARD_REGISTRY='{"conn_type": "sqlite", "host": "$(VAR)/demo/modelguard.db"}' \
+	PATH=$(VENV)/bin:$$PATH $(PY) scripts/demo.py --var $(VAR)/demo
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) bench/bench_drift.py
+
+clean:
+	rm -rf .airflow var

@@ -1,0 +1,118 @@
+"""Airflow connection -> SQLAlchemy URL/engine for the modelguard SQL store.
+
+Thin: the engine cache and all SQL live in :mod:`modelguard.source`. No sqlalchemy import at
+module top (DAG files import this at parse time).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from modelguard.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+    from sqlalchemy.engine import Engine
+
+SUPPORTED_CONN_TYPES = ("sqlite", "postgres", "postgresql")
+
+# libpq parameters an Airflow postgres connection may carry in ``extra``; passed on as URL query.
+_PG_EXTRA_PARAMS = (
+    "sslmode",
+    "sslcert",
+    "sslkey",
+    "sslrootcert",
+    "sslcrl",
+    "application_name",
+    "connect_timeout",
+    "options",
+    "target_session_attrs",
+    "keepalives",
+    "keepalives_idle",
+)
+
+
+class UnsupportedConnectionError(ConfigError):
+    """An Airflow connection cannot be turned into a SQLAlchemy URL (type or fields)."""
+
+
+def build_sqlalchemy_url(conn: Connection, extra: dict[str, Any]) -> str:
+    """Turn an Airflow connection (and its decoded ``extra``) into a SQLAlchemy URL string.
+
+    * ``extra["sqlalchemy_url"]`` wins for any connection type;
+    * ``sqlite``: ``sqlite:///<host>`` (Airflow's sqlite connections keep the file path in host);
+    * ``postgres``/``postgresql``: ``postgresql+psycopg2://login:password@host:port/schema``.
+    """
+    override = extra.get("sqlalchemy_url")
+    if override:
+        return str(override)
+
+    conn_type = (conn.conn_type or "").lower()
+    if conn_type == "sqlite":
+        if not conn.host:
+            raise UnsupportedConnectionError(
+                f"sqlite connection {conn.conn_id!r} has no host: put the absolute path of the "
+                "database file in the connection's host, e.g. "
+                '{"conn_type": "sqlite", "host": "/abs/path.db"}'
+            )
+        return f"sqlite:///{conn.host}"
+
+    if conn_type in ("postgres", "postgresql"):
+        from sqlalchemy.engine import URL
+
+        query = {k: str(extra[k]) for k in _PG_EXTRA_PARAMS if extra.get(k) not in (None, "")}
+        url = URL.create(
+            "postgresql+psycopg2",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=int(conn.port) if conn.port else None,
+            database=conn.schema or None,
+            query=query,
+        )
+        # str(URL) masks the password as '***': render it for real.
+        return url.render_as_string(hide_password=False)
+
+    raise UnsupportedConnectionError(
+        f"connection {conn.conn_id!r} has type {conn.conn_type!r}, which modelguard cannot use: "
+        f"use one of {', '.join(SUPPORTED_CONN_TYPES)}, or put a SQLAlchemy URL in the "
+        'connection extra as {"sqlalchemy_url": "dialect+driver://..."}'
+    )
+
+
+class ModelguardDbHook(BaseHook):
+    """SQL store (SQLite or PostgreSQL) reached through an Airflow connection.
+
+    :param conn_id: Airflow connection id, e.g. from
+        ``AIRFLOW_CONN_MODELGUARD_SOURCE='{"conn_type": "sqlite", "host": "/abs/path.db"}'``.
+    """
+
+    conn_name_attr = "conn_id"
+    default_conn_name = "modelguard_source"
+    hook_name = "modelguard SQL store"
+
+    def __init__(self, conn_id: str = default_conn_name, logger_name: str | None = None) -> None:
+        super().__init__(logger_name=logger_name)
+        self.conn_id = conn_id
+
+    def get_sqlalchemy_url(self) -> str:
+        """SQLAlchemy URL of the connection (sync; for tasks)."""
+        conn = self.get_connection(self.conn_id)
+        return build_sqlalchemy_url(conn, conn.extra_dejson)
+
+    async def aget_sqlalchemy_url(self) -> str:
+        """SQLAlchemy URL of the connection (async; for triggers running in the triggerer loop)."""
+        conn = await self.aget_connection(self.conn_id)
+        return build_sqlalchemy_url(conn, await conn.aextra_dejson())
+
+    def get_engine(self) -> Engine:
+        """Engine for the connection, cached per process and URL."""
+        from modelguard.source import engine_for_url
+
+        return engine_for_url(self.get_sqlalchemy_url())
+
+    def get_conn(self) -> Engine:
+        """BaseHook API: the SQLAlchemy engine."""
+        return self.get_engine()

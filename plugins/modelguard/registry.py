@@ -1,0 +1,603 @@
+"""Model registry: versions, the champion pointer and an append-only event log (SQLAlchemy Core).
+
+Tables (all keyed by model name):
+
+``mg_model_versions``
+    One row per trained model version. ``version`` is a per-model sequence starting at 1.
+``mg_champions``
+    The champion pointer: one row per model name (primary key), so a model has at most one
+    champion by construction. The pointed-at version also carries ``status = "champion"``; both
+    are written in the same transaction.
+``mg_model_events``
+    Append-only log (registered, evaluated, promoted, rejected, rolled_back, ...). Nothing in this
+    module deletes a version or an event.
+
+Artifacts are joblib files under a configurable root. ``artifact_uri`` is a plain absolute
+filesystem path (``file://`` URIs are also accepted when loading). The sha256 recorded at
+registration is checked against the exact bytes that are then unpickled, so a file that was
+changed or replaced is never loaded.
+
+No Airflow imports here: this module is part of the pure core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import joblib
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from modelguard.db import (
+    JSONText,
+    UTCDateTime,
+    metadata,
+    optional_naive_utc,
+    to_bytes,
+    utcnow,
+)
+from modelguard.exceptions import ArtifactIntegrityError, NoChampionError, RegistryError
+
+__all__ = [
+    "EVENT_PROMOTED",
+    "EVENT_REGISTERED",
+    "FEATURE_TYPES",
+    "STATUSES",
+    "ModelEvent",
+    "ModelRegistry",
+    "ModelVersion",
+    "champions_table",
+    "model_events_table",
+    "model_versions_table",
+    "sha256_file",
+]
+
+STATUS_CHALLENGER = "challenger"
+STATUS_CHAMPION = "champion"
+STATUS_ARCHIVED = "archived"
+STATUS_REJECTED = "rejected"
+STATUS_ROLLED_BACK = "rolled_back"
+STATUSES = (
+    STATUS_CHALLENGER,
+    STATUS_CHAMPION,
+    STATUS_ARCHIVED,
+    STATUS_REJECTED,
+    STATUS_ROLLED_BACK,
+)
+FEATURE_TYPES = ("numeric", "categorical")
+
+EVENT_REGISTERED = "registered"
+EVENT_PROMOTED = "promoted"
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# A model name becomes a directory name under the artifact root.
+_MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_REGISTER_ATTEMPTS = 10
+_CHUNK = 1024 * 1024
+
+model_versions_table = sa.Table(
+    "mg_model_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("training_start", UTCDateTime, nullable=True),
+    sa.Column("training_end", UTCDateTime, nullable=True),
+    sa.Column("strategy", sa.String(100), nullable=True),
+    sa.Column("metrics", JSONText, nullable=False),
+    sa.Column("feature_schema", JSONText, nullable=False),
+    sa.Column("artifact_uri", sa.Text, nullable=False),
+    sa.Column("artifact_sha256", sa.String(64), nullable=False),
+    sa.Column("reference_profile", JSONText, nullable=False),
+    sa.Column("profile_arrays", sa.LargeBinary, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=True),
+    sa.UniqueConstraint("model_name", "version"),
+    # Lets mg_champions reference (model_name, id), so a pointer can only name its own model.
+    sa.UniqueConstraint("model_name", "id"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    sa.CheckConstraint(
+        "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")", name="status_allowed"
+    ),
+)
+
+champions_table = sa.Table(
+    "mg_champions",
+    metadata,
+    sa.Column("model_name", sa.String(200), primary_key=True),
+    sa.Column("version_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("since", UTCDateTime, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["model_name", "version_id"],
+        ["mg_model_versions.model_name", "mg_model_versions.id"],
+    ),
+)
+
+model_events_table = sa.Table(
+    "mg_model_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_name", sa.String(200), nullable=False, index=True),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("mg_model_versions.id"), nullable=True),
+    sa.Column("event", sa.String(50), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("details", JSONText, nullable=False),
+)
+
+_TABLES = [model_versions_table, champions_table, model_events_table]
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One row of ``mg_model_versions``; JSON columns parsed, ``profile_arrays`` as bytes."""
+
+    id: int
+    model_name: str
+    version: int
+    created_at: datetime
+    training_start: datetime | None
+    training_end: datetime | None
+    strategy: str | None
+    metrics: dict[str, Any]
+    feature_schema: dict[str, str]
+    artifact_uri: str
+    artifact_sha256: str
+    reference_profile: dict[str, Any]
+    profile_arrays: bytes | None
+    status: str
+    run_id: str | None
+
+    @property
+    def label(self) -> str:
+        """Human-readable name, e.g. ``"email_engagement v3 (id 7)"``."""
+        return f"{self.model_name} v{self.version} (id {self.id})"
+
+
+@dataclass(frozen=True)
+class ModelEvent:
+    """One row of ``mg_model_events``."""
+
+    id: int
+    model_name: str
+    version_id: int | None
+    event: str
+    at: datetime
+    run_id: str | None
+    reason: str | None
+    details: dict[str, Any]
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _artifact_path(uri: str) -> Path:
+    """Filesystem path of an artifact URI (a plain absolute path or a ``file://`` URI)."""
+    if uri.startswith("file://"):
+        parsed = urlparse(uri)
+        if parsed.netloc not in ("", "localhost"):
+            raise ArtifactIntegrityError(
+                f"artifact URI {uri!r} names host {parsed.netloc!r}; only local files are supported"
+            )
+        return Path(unquote(parsed.path))
+    if "://" in uri:
+        raise ArtifactIntegrityError(
+            f"artifact URI {uri!r} has an unsupported scheme; use an absolute path or file://"
+        )
+    return Path(uri)
+
+
+def _check_model_name(model_name: Any) -> str:
+    if not isinstance(model_name, str) or not _MODEL_NAME_RE.match(model_name):
+        raise RegistryError(
+            f"invalid model name {model_name!r}: use 1-200 characters from letters, digits, "
+            "'.', '_' and '-', starting with a letter or digit"
+        )
+    return model_name
+
+
+def _check_mapping(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise RegistryError(f"{name} must be a dict, got {type(value).__name__}")
+    return dict(value)
+
+
+def _row_to_version(row: Any) -> ModelVersion:
+    m = row._mapping
+    return ModelVersion(
+        id=m["id"],
+        model_name=m["model_name"],
+        version=m["version"],
+        created_at=m["created_at"],
+        training_start=m["training_start"],
+        training_end=m["training_end"],
+        strategy=m["strategy"],
+        metrics=m["metrics"] or {},
+        feature_schema=m["feature_schema"] or {},
+        artifact_uri=m["artifact_uri"],
+        artifact_sha256=m["artifact_sha256"],
+        reference_profile=m["reference_profile"] or {},
+        profile_arrays=to_bytes(m["profile_arrays"]),
+        status=m["status"],
+        run_id=m["run_id"],
+    )
+
+
+def _row_to_event(row: Any) -> ModelEvent:
+    m = row._mapping
+    return ModelEvent(
+        id=m["id"],
+        model_name=m["model_name"],
+        version_id=m["version_id"],
+        event=m["event"],
+        at=m["at"],
+        run_id=m["run_id"],
+        reason=m["reason"],
+        details=m["details"] or {},
+    )
+
+
+class ModelRegistry:
+    """Model versions, the single champion per model name and the event log.
+
+    The constructor does no I/O; call :meth:`ensure_schema` once (idempotent) before use.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ schema
+
+    def ensure_schema(self) -> None:
+        """Create the registry tables if they do not exist (idempotent)."""
+        metadata.create_all(self.engine, tables=_TABLES, checkfirst=True)
+
+    # ------------------------------------------------------------------ artifacts
+
+    sha256_file = staticmethod(sha256_file)
+
+    @staticmethod
+    def save_artifact(
+        model: Any, artifact_root: str | os.PathLike[str], model_name: str
+    ) -> tuple[str, str]:
+        """Dump ``model`` with joblib to ``<root>/<model_name>/<UTC timestamp>-<uuid>.joblib``.
+
+        The file is written under a temporary name and renamed into place, so a crash never
+        leaves a half-written artifact under the final name. Returns ``(uri, sha256)`` where
+        ``uri`` is the plain absolute path of the file.
+        """
+        _check_model_name(model_name)
+        directory = Path(artifact_root).expanduser().resolve() / model_name
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
+        final = directory / f"{stamp}-{uuid.uuid4().hex[:12]}.joblib"
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".joblib")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                joblib.dump(model, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, final)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return str(final), sha256_file(final)
+
+    def load_model(self, version: ModelVersion | int) -> Any:
+        """Load the artifact of ``version`` (a :class:`ModelVersion` or a version id).
+
+        The artifact URI and sha256 are re-read from the registry. The file is read once into
+        memory, its sha256 is compared with the registry's and only those verified bytes are
+        unpickled. A missing file or a mismatch raises :class:`ArtifactIntegrityError` and
+        nothing is unpickled.
+        """
+        version_id = version.id if isinstance(version, ModelVersion) else version
+        current = self.get_version(version_id)
+        path = _artifact_path(current.artifact_uri)
+        if not path.is_file():
+            raise ArtifactIntegrityError(
+                f"artifact of {current.label} is missing: no file at {str(path)!r}"
+            )
+        data = path.read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != current.artifact_sha256:
+            raise ArtifactIntegrityError(
+                f"artifact of {current.label} at {str(path)!r} has sha256 {actual}, but the "
+                f"registry recorded {current.artifact_sha256}; refusing to load it"
+            )
+        return joblib.load(io.BytesIO(data))
+
+    # ------------------------------------------------------------------ writes
+
+    def register(
+        self,
+        model_name: str,
+        *,
+        artifact_uri: str,
+        artifact_sha256: str,
+        feature_schema: Mapping[str, str],
+        reference_profile: Mapping[str, Any],
+        profile_arrays: bytes | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        training_start: datetime | None = None,
+        training_end: datetime | None = None,
+        strategy: str | None = None,
+        run_id: str | None = None,
+        status: str = STATUS_CHALLENGER,
+    ) -> ModelVersion:
+        """Register a new version of ``model_name`` with the next version number (1, 2, ...).
+
+        The version number is assigned and the ``registered`` event appended in one transaction.
+        A concurrent registration of the same model that takes the same number makes the
+        unique constraint fail; the attempt is then retried with the next number.
+        """
+        _check_model_name(model_name)
+        if status not in STATUSES:
+            raise RegistryError(f"unknown status {status!r}; allowed: {', '.join(STATUSES)}")
+        if status == STATUS_CHAMPION:
+            raise RegistryError(
+                f"cannot register a version of {model_name!r} directly as champion; register it "
+                "as a challenger, then use bootstrap_champion (first champion) or a promotion"
+            )
+        if not isinstance(artifact_uri, str) or not artifact_uri:
+            raise RegistryError("artifact_uri must be a non-empty string")
+        if not isinstance(artifact_sha256, str) or not _SHA256_RE.match(artifact_sha256):
+            raise RegistryError(
+                f"artifact_sha256 must be 64 lowercase hex characters, got {artifact_sha256!r}"
+            )
+        schema = _check_mapping("feature_schema", feature_schema)
+        bad = {k: v for k, v in schema.items() if not isinstance(k, str) or v not in FEATURE_TYPES}
+        if bad:
+            raise RegistryError(
+                f"feature_schema of {model_name!r} has invalid entries {bad!r}; keys are column "
+                f"names and values one of {', '.join(FEATURE_TYPES)}"
+            )
+        profile = _check_mapping("reference_profile", reference_profile)
+        metrics_dict = {} if metrics is None else _check_mapping("metrics", metrics)
+        if profile_arrays is not None and not isinstance(
+            profile_arrays, (bytes, bytearray, memoryview)
+        ):
+            raise RegistryError(
+                f"profile_arrays must be bytes or None, got {type(profile_arrays).__name__}"
+            )
+        start = optional_naive_utc(training_start)
+        end = optional_naive_utc(training_end)
+        if start is not None and end is not None and start > end:
+            raise RegistryError(
+                f"training window of {model_name!r} ends ({end}) before it starts ({start})"
+            )
+
+        values = {
+            "model_name": model_name,
+            "training_start": start,
+            "training_end": end,
+            "strategy": strategy,
+            "metrics": metrics_dict,
+            "feature_schema": schema,
+            "artifact_uri": artifact_uri,
+            "artifact_sha256": artifact_sha256,
+            "reference_profile": profile,
+            "profile_arrays": None if profile_arrays is None else bytes(profile_arrays),
+            "status": status,
+            "run_id": run_id,
+        }
+        last_error: IntegrityError | None = None
+        for _ in range(_REGISTER_ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    return self._insert_version(conn, values)
+            except IntegrityError as exc:  # a concurrent register took the same number
+                last_error = exc
+                time.sleep(random.uniform(0.0, 0.05))
+        raise RegistryError(
+            f"could not assign a version number to {model_name!r} after "
+            f"{_REGISTER_ATTEMPTS} attempts: {last_error}"
+        ) from last_error
+
+    def _insert_version(self, conn: Connection, values: dict[str, Any]) -> ModelVersion:
+        t = model_versions_table
+        if conn.dialect.name == "postgresql":
+            # Serialise registrations of one model name until commit, so concurrent writers
+            # do not race for the same number (the retry in register() covers other databases).
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"mg_model_versions:{values['model_name']}"},
+            )
+        current_max = conn.execute(
+            sa.select(sa.func.max(t.c.version)).where(t.c.model_name == values["model_name"])
+        ).scalar_one()
+        now = utcnow()
+        result = conn.execute(
+            sa.insert(t).values(version=(current_max or 0) + 1, created_at=now, **values)
+        )
+        version_id = result.inserted_primary_key[0]
+        created = self._fetch_version(conn, version_id)
+        self._append_event(
+            conn,
+            model_name=created.model_name,
+            version_id=created.id,
+            event=EVENT_REGISTERED,
+            run_id=created.run_id,
+            reason=None,
+            details={"version": created.version, "status": created.status},
+            at=now,
+        )
+        return created
+
+    def bootstrap_champion(
+        self,
+        model_name: str,
+        version_id: int,
+        *,
+        run_id: str | None = None,
+        reason: str = "bootstrap",
+    ) -> ModelVersion:
+        """Make ``version_id`` the first champion of ``model_name``.
+
+        Refused with :class:`RegistryError` when the model already has a champion (use a
+        promotion to replace one), when the version belongs to another model, or when it was
+        rejected or rolled back. Status, pointer and ``promoted`` event are one transaction.
+        """
+        _check_model_name(model_name)
+        try:
+            with self.engine.begin() as conn:
+                current = self._champion_row(conn, model_name)
+                if current is not None:
+                    raise RegistryError(self._already_has_champion(current))
+                candidate = self._fetch_version(conn, version_id)
+                if candidate.model_name != model_name:
+                    raise RegistryError(
+                        f"version id {version_id} belongs to model {candidate.model_name!r}, "
+                        f"not {model_name!r}"
+                    )
+                if candidate.status in (STATUS_REJECTED, STATUS_ROLLED_BACK):
+                    raise RegistryError(
+                        f"{candidate.label} has status {candidate.status!r} and cannot become "
+                        "champion; register a new version"
+                    )
+                now = utcnow()
+                conn.execute(
+                    sa.update(model_versions_table)
+                    .where(model_versions_table.c.id == candidate.id)
+                    .values(status=STATUS_CHAMPION)
+                )
+                conn.execute(
+                    sa.insert(champions_table).values(
+                        model_name=model_name, version_id=candidate.id, since=now
+                    )
+                )
+                self._append_event(
+                    conn,
+                    model_name=model_name,
+                    version_id=candidate.id,
+                    event=EVENT_PROMOTED,
+                    run_id=run_id,
+                    reason=reason,
+                    details={
+                        "bootstrap": True,
+                        "previous_champion_id": None,
+                        "previous_status": candidate.status,
+                        "version": candidate.version,
+                    },
+                    at=now,
+                )
+                return self._fetch_version(conn, candidate.id)
+        except IntegrityError as exc:
+            # Another transaction bootstrapped the same model between our check and our insert.
+            with self.engine.connect() as conn:
+                current = self._champion_row(conn, model_name)
+            if current is None:
+                raise RegistryError(
+                    f"could not bootstrap champion of {model_name!r}: {exc}"
+                ) from exc
+            raise RegistryError(self._already_has_champion(current)) from exc
+
+    # ------------------------------------------------------------------ reads
+
+    def get_champion(self, model_name: str) -> ModelVersion:
+        """The current champion of ``model_name``; :class:`NoChampionError` if there is none."""
+        with self.engine.connect() as conn:
+            champion = self._champion_row(conn, model_name)
+        if champion is None:
+            raise NoChampionError(
+                f"model {model_name!r} has no champion yet. Register a version and make it the "
+                f"first champion with ModelRegistry.bootstrap_champion({model_name!r}, "
+                "<version id>) (the retraining DAG can register one)."
+            )
+        return champion
+
+    def get_version(self, version_id: int) -> ModelVersion:
+        """The version with primary key ``version_id``; :class:`RegistryError` if unknown."""
+        with self.engine.connect() as conn:
+            return self._fetch_version(conn, version_id)
+
+    def list_versions(self, model_name: str) -> list[ModelVersion]:
+        """All versions of ``model_name``, oldest first (empty list for an unknown model)."""
+        t = model_versions_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t).where(t.c.model_name == model_name).order_by(t.c.version)
+            ).all()
+        return [_row_to_version(r) for r in rows]
+
+    def events(self, model_name: str) -> list[ModelEvent]:
+        """The event log of ``model_name`` in the order the events were appended."""
+        t = model_events_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t).where(t.c.model_name == model_name).order_by(t.c.id)
+            ).all()
+        return [_row_to_event(r) for r in rows]
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _fetch_version(conn: Connection, version_id: int) -> ModelVersion:
+        t = model_versions_table
+        row = conn.execute(sa.select(t).where(t.c.id == version_id)).one_or_none()
+        if row is None:
+            raise RegistryError(f"unknown model version id {version_id!r}")
+        return _row_to_version(row)
+
+    @staticmethod
+    def _champion_row(conn: Connection, model_name: str) -> ModelVersion | None:
+        v, c = model_versions_table, champions_table
+        row = conn.execute(
+            sa.select(v)
+            .join(c, c.c.version_id == v.c.id)
+            .where(c.c.model_name == model_name, v.c.model_name == model_name)
+        ).one_or_none()
+        return None if row is None else _row_to_version(row)
+
+    @staticmethod
+    def _already_has_champion(current: ModelVersion) -> str:
+        return (
+            f"model {current.model_name!r} already has a champion: {current.label}; "
+            "bootstrap only sets the first champion, replace it with a promotion instead"
+        )
+
+    @staticmethod
+    def _append_event(
+        conn: Connection,
+        *,
+        model_name: str,
+        version_id: int | None,
+        event: str,
+        run_id: str | None,
+        reason: str | None,
+        details: Mapping[str, Any] | None,
+        at: datetime | None = None,
+    ) -> None:
+        conn.execute(
+            sa.insert(model_events_table).values(
+                model_name=model_name,
+                version_id=version_id,
+                event=event,
+                at=at or utcnow(),
+                run_id=run_id,
+                reason=reason,
+                details=dict(details or {}),
+            )
+        )

@@ -1,0 +1,178 @@
+"""Read rows of a source table inside a time window.
+
+Pure module: SQLAlchemy Core + pandas, no Airflow import. Windows are half-open ``[start, end)``
+in naive UTC (see :mod:`modelguard.window`).
+
+Time comparison per backend:
+
+* PostgreSQL: the time column is compared with bound ``DateTime`` values. Engines created by
+  :func:`engine_for_url` pin the session time zone to UTC, so ``timestamp`` (assumed to hold UTC)
+  and ``timestamptz`` columns both compare correctly with naive-UTC bounds.
+* SQLite stores date-times as text in whatever form the writer chose (``2026-09-01 00:00:00``,
+  ``...00:00:00.000000``, ``2026-09-01T00:00:00Z``, ``...+02:00``). Comparing those strings
+  with a bound string is wrong at the boundaries, so both sides go through ``julianday()``,
+  which understands all of them (precision: 1 ms).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from modelguard.exceptions import DataValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.engine import Engine
+
+    from modelguard.window import Window
+
+_SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+_ENGINES: dict[tuple[int, str], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def engine_for_url(url: str) -> Engine:
+    """Return a SQLAlchemy engine for ``url``, cached per process and per URL.
+
+    The cache key includes the process id: an engine (and its pool) must not be shared across a
+    fork, which is how Airflow starts task processes.
+    SQLite engines wait up to 30 s on a locked database; PostgreSQL sessions use time zone UTC.
+    """
+    key = (os.getpid(), url)
+    engine = _ENGINES.get(key)
+    if engine is not None:
+        return engine
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _create_engine(url)
+            _ENGINES[key] = engine
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = sa.engine.make_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+    elif backend == "postgresql":
+        kwargs["pool_pre_ping"] = True
+        # Session time zone UTC (a libpq startup option, so it survives pool rollbacks);
+        # connect_args replace the URL's own ``options``, so keep those.
+        options = parsed.query.get("options")
+        if isinstance(options, tuple):
+            options = " ".join(options)
+        kwargs["connect_args"] = {
+            "options": f"{options} -c timezone=UTC" if options else "-c timezone=UTC"
+        }
+    return sa.create_engine(parsed, **kwargs)
+
+
+def _split_table(table: str) -> tuple[str | None, str]:
+    if "." in table:
+        schema, name = table.split(".", 1)
+        return schema, name
+    return None, table
+
+
+def _inspect_columns(engine: Engine, table: str) -> tuple[str | None, str, list[str]]:
+    """Return (schema, name, column names) of ``table`` or raise DataValidationError."""
+    schema, name = _split_table(table)
+    inspector = sa.inspect(engine)
+    if not inspector.has_table(name, schema=schema):
+        existing = sorted(inspector.get_table_names(schema=schema))
+        where = f"schema {schema!r}" if schema else "the database"
+        raise DataValidationError(
+            f"table {table!r} does not exist in {where} "
+            f"({engine.url.render_as_string(hide_password=True)}); "
+            f"existing tables: {', '.join(existing) if existing else '(none)'}"
+        )
+    columns = [c["name"] for c in inspector.get_columns(name, schema=schema)]
+    return schema, name, columns
+
+
+def _check_columns(table: str, wanted: list[str], existing: list[str]) -> None:
+    missing = [c for c in wanted if c not in existing]
+    if missing:
+        noun = "column" if len(missing) == 1 else "columns"
+        raise DataValidationError(
+            f"{noun} {', '.join(repr(c) for c in missing)} not found in table {table!r}; "
+            f"available columns: {', '.join(existing)}"
+        )
+
+
+def _time_expr(engine: Engine, time_column: str) -> sa.ColumnElement[Any]:
+    """The expression used to compare and order by the time column."""
+    if engine.dialect.name == "sqlite":
+        return sa.func.julianday(sa.column(time_column))
+    return sa.column(time_column, sa.DateTime())
+
+
+def _bound(engine: Engine, value: Any) -> sa.ColumnElement[Any]:
+    if engine.dialect.name == "sqlite":
+        return sa.func.julianday(sa.literal(value.strftime(_SQLITE_TS_FORMAT), sa.String()))
+    return sa.literal(value, sa.DateTime())
+
+
+def _window_clause(engine: Engine, time_column: str, window: Window) -> sa.ColumnElement[bool]:
+    expr = _time_expr(engine, time_column)
+    return sa.and_(expr >= _bound(engine, window.start), expr < _bound(engine, window.end))
+
+
+def count_rows(engine: Engine, table: str, time_column: str, window: Window) -> int:
+    """Number of rows of ``table`` whose ``time_column`` lies in ``[window.start, window.end)``."""
+    schema, name, existing = _inspect_columns(engine, table)
+    _check_columns(table, [time_column], existing)
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(sa.table(name, schema=schema))
+        .where(_window_clause(engine, time_column, window))
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
+def read_window(
+    engine: Engine,
+    table: str,
+    time_column: str,
+    window: Window,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Rows of ``table`` in ``[window.start, window.end)``, ordered by ``time_column``.
+
+    ``columns`` defaults to every column of the table. The time column, when selected, is
+    returned as naive-UTC ``datetime64`` whatever the storage (SQLite text, PostgreSQL
+    ``timestamp``/``timestamptz``).
+    """
+    import pandas as pd
+
+    schema, name, existing = _inspect_columns(engine, table)
+    selected = list(existing) if columns is None else list(columns)
+    if not selected:
+        raise DataValidationError(f"no columns requested from table {table!r}")
+    _check_columns(table, [time_column, *selected], existing)
+
+    stmt = (
+        sa.select(*(sa.column(c) for c in selected))
+        .select_from(sa.table(name, schema=schema))
+        .where(_window_clause(engine, time_column, window))
+        .order_by(_time_expr(engine, time_column))
+    )
+    with engine.connect() as conn:
+        result = conn.execute(stmt)
+        frame = pd.DataFrame.from_records(list(result), columns=selected)
+
+    if time_column in frame.columns:
+        frame[time_column] = (
+            pd.to_datetime(frame[time_column], utc=True, format="ISO8601")
+            .dt.tz_localize(None)
+            .dt.as_unit("us")
+        )
+    return frame

@@ -1,0 +1,141 @@
+"""The time window a task works on, resolved from the run's data interval (never from now()).
+
+Pure module: no Airflow import. Every datetime that leaves this module is naive UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from modelguard.exceptions import DataValidationError
+
+ISO_FORMAT_HINT = (
+    "an ISO 8601 date-time such as '2026-09-01T00:00:00' (naive = UTC) "
+    "or '2026-09-01T02:00:00+02:00'"
+)
+
+
+def to_naive_utc(value: datetime) -> datetime:
+    """Return ``value`` as a plain naive-UTC ``datetime`` (aware/pendulum values are converted)."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        value = value.astimezone(UTC)
+    # Rebuild as a plain datetime so pendulum.DateTime (a subclass) does not leak out.
+    return datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
+
+
+def _label_part(value: datetime) -> str:
+    if value.second or value.microsecond:
+        return value.isoformat()
+    return value.strftime("%Y-%m-%dT%H:%M")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Half-open time window ``[start, end)`` in naive UTC."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def label(self) -> str:
+        """E.g. ``2026-09-01T00:00_2026-09-02T00:00`` (seconds appear only when non-zero)."""
+        return f"{_label_part(self.start)}_{_label_part(self.end)}"
+
+    def __str__(self) -> str:
+        return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _parse_param(name: str, value: datetime | str) -> datetime:
+    if isinstance(value, datetime):
+        return to_naive_utc(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise DataValidationError(
+                f"param {name}={value!r} is not a valid date-time: expected {ISO_FORMAT_HINT}"
+            ) from None
+        return to_naive_utc(parsed)
+    raise DataValidationError(
+        f"param {name} has type {type(value).__name__} ({value!r}): expected {ISO_FORMAT_HINT}"
+    )
+
+
+def resolve_window(
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    *,
+    window_start: datetime | str | None = None,
+    window_end: datetime | str | None = None,
+    window_hours: int = 0,
+) -> Window:
+    """Resolve the window a task must work on.
+
+    * ``window_start``/``window_end`` (manual-run params) override everything; both are required.
+    * otherwise the data interval is used: ``[start, end)`` when ``window_hours`` is 0, or the
+      trailing ``[end - window_hours, end)`` when ``window_hours`` > 0.
+    """
+    if not _is_blank(window_start) or not _is_blank(window_end):
+        if _is_blank(window_start):
+            raise DataValidationError(
+                f"param window_end is set but window_start is missing: give both window_start and "
+                f"window_end, each as {ISO_FORMAT_HINT}"
+            )
+        if _is_blank(window_end):
+            raise DataValidationError(
+                f"param window_start is set but window_end is missing: give both window_start and "
+                f"window_end, each as {ISO_FORMAT_HINT}"
+            )
+        start = _parse_param("window_start", window_start)  # type: ignore[arg-type]
+        end = _parse_param("window_end", window_end)  # type: ignore[arg-type]
+        if start >= end:
+            raise DataValidationError(
+                f"param window_start ({start.isoformat()}) must be before window_end "
+                f"({end.isoformat()}); the window is half-open [window_start, window_end)"
+            )
+        return Window(start=start, end=end)
+
+    if isinstance(window_hours, bool) or not isinstance(window_hours, int) or window_hours < 0:
+        raise DataValidationError(
+            f"window_hours must be a non-negative integer (0 = use the data interval), "
+            f"got {window_hours!r}"
+        )
+
+    if data_interval_start is None or data_interval_end is None:
+        raise DataValidationError(
+            "this run has no data interval (manual run without a logical date): "
+            "give window_start and window_end params"
+        )
+    start = to_naive_utc(data_interval_start)
+    end = to_naive_utc(data_interval_end)
+
+    if window_hours > 0:
+        return Window(start=end - timedelta(hours=window_hours), end=end)
+
+    if start == end:
+        raise DataValidationError(
+            f"the run's data interval is empty ({start.isoformat()} to {end.isoformat()}), as "
+            "produced by CronTriggerTimetable and other trigger timetables: schedule the DAG with "
+            "CronDataIntervalTimetable (e.g. schedule=CronDataIntervalTimetable('0 0 * * *', "
+            "timezone='UTC')) or set window_hours > 0 to look back from the run time"
+        )
+    if start > end:
+        raise DataValidationError(
+            f"the run's data interval is inverted: start {start.isoformat()} is after "
+            f"end {end.isoformat()}"
+        )
+    return Window(start=start, end=end)
