@@ -493,11 +493,11 @@ def _numeric_drift(ref: NumericProfile, values: np.ndarray, th) -> dict[str, Any
     }
     if "ks" in th.numeric_tests:
         sample = ref.sorted_sample
-        d = stats.ks_statistic_sorted(sample, valid)
         if max(sample.size, valid.size) > stats.KS_EXACT_MAX_N:
+            d = stats.ks_statistic_sorted(sample, valid)
             p = stats.ks_pvalue(d, sample.size, valid.size)
-        else:
-            p = stats.ks_2samp(sample, valid)[1]
+        else:  # scipy's exact method, statistic and p-value alike
+            d, p = stats.ks_2samp(sample, valid)
         out.update(ks_statistic=float(d), ks_pvalue=float(p), pvalue=float(p), effect_size=d)
     return out
 

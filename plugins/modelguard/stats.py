@@ -488,7 +488,7 @@ def chi2_from_counts(ref_counts: Any, cur_counts: Any) -> tuple[float, float, in
             f"the {which} sample is empty; the chi-square test needs values in both"
         )
     observed = np.vstack((ref, cur))
-    observed = observed
+    observed = observed[:, observed.sum(axis=0) > 0]
     dof = observed.shape[1] - 1
     if dof == 0:
         return 0.0, 1.0, 0
