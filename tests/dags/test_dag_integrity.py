@@ -83,3 +83,18 @@ def test_params_refuse_bad_values(dagbag, name, value):
     assert param.resolve(None) is None  # empty = use the config
     with pytest.raises(ParamValidationError):
         param.resolve(value)
+
+
+def test_plugin_loads_without_shadowing_modules():
+    """Airflow execs plugin files as top-level modules; modelguard/ must stay out of that."""
+    code = (
+        "import sys\n"
+        "from airflow import plugins_manager as pm\n"
+        "names = [p['name'] for p in pm.get_plugin_info()]\n"
+        "bare = [m for m in ('config', 'registry', 'db', 'drift', 'stats') if m in sys.modules]\n"
+        "print(names, bare)\n"
+        "assert 'modelguard' in names and not bare, (names, bare)\n"
+    )
+    env = dict(os.environ, AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
