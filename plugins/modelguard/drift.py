@@ -203,6 +203,7 @@ class FeatureDrift:
 @dataclass(frozen=True)
 class DriftReport:
     dataset_drift: bool
+    dataset_drift_reason: str
     verdict: str  # "major" | "minor" | "healthy"
     features: dict[str, FeatureDrift]
     n_reference: int
@@ -223,6 +224,7 @@ class DriftReport:
             "window": self.window,
             "verdict": self.verdict,
             "dataset_drift": self.dataset_drift,
+            "dataset_drift_reason": self.dataset_drift_reason,
             "n_reference": self.n_reference,
             "n_current": self.n_current,
             "thresholds": self.thresholds,
@@ -452,10 +454,17 @@ def detect_drift(
     features = {name: _verdict(name, p, th) for name, p in partial.items()}
     drifted = [f for f in features.values() if f.drifted]
     share = len(drifted) / len(features)
-    dataset_drift = any(f.severity == "major" for f in drifted) or share >= th.dataset_drift_share
+    major = [f.name for f in drifted if f.severity == "major"]
+    dataset_drift = bool(major) or share >= th.dataset_drift_share
     verdict = "major" if dataset_drift else ("minor" if drifted else "healthy")
+    if major:
+        why = f"major drift in {', '.join(major)}"
+    else:
+        cmp = ">=" if share >= th.dataset_drift_share else "<"
+        why = f"{share:.0%} of features drifted, {cmp} dataset_drift_share {th.dataset_drift_share:.0%}"
     return DriftReport(
         dataset_drift=dataset_drift,
+        dataset_drift_reason=why,
         verdict=verdict,
         features=features,
         n_reference=profile.n_rows,

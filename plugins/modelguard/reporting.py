@@ -150,6 +150,8 @@ def summarize(report: Mapping[str, Any]) -> str:
         noun = "feature" if n_total == 1 else "features"
         sentence = f"{len(drifted)} of {n_total} {noun} drifted ({len(drifted) / n_total:.0%})"
         at = f" (declared from {share:.0%} of features)" if _is_number(share) else ""
+        if report.get("dataset_drift_reason"):
+            at = f" ({report['dataset_drift_reason']})"
         if "dataset_drift" in report:
             state = "has drifted" if report.get("dataset_drift") else "has not drifted"
             sentence += f"; the dataset as a whole {state}{at}"

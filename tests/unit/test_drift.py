@@ -12,6 +12,7 @@ import scipy.stats
 from modelguard.config import DEFAULT_CONFIG_PATH, load_config
 from modelguard.drift import ReferenceProfile, build_reference_profile, detect_drift
 from modelguard.exceptions import ConfigError, DataValidationError
+from modelguard.reporting import summarize
 
 FEATURES = {
     "size": "numeric",
@@ -63,6 +64,8 @@ def test_a_real_shift_is_flagged_with_its_reason(profile):
     assert size.ks_statistic >= DD.min_ks_statistic and size.pvalue_adjusted < DD.ks_significance
     assert "PSI" in size.reason and "KS D" in size.reason
     assert report.verdict == "major" and report.dataset_drift
+    assert report.dataset_drift_reason == "major drift in size"
+    assert "(major drift in size)" in summarize(report.to_dict())
     assert not report.features["region"].drifted
 
 
