@@ -44,7 +44,7 @@ test: lint
 	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest
 
 bench: $(VENV)/.installed
-	$(PY) bench/bench_drift.py
+	$(PY) bench/bench_drift.py --baseline
 
 clean:
 	rm -rf .airflow var
