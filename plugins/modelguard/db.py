@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from modelguard.window import to_naive_utc
+
 __all__ = [
     "FiniteFloat",
     "JSONText",
@@ -67,28 +69,6 @@ def create_schema(engine: Engine) -> None:
 def utcnow() -> datetime:
     """The current time as a naive UTC datetime (microsecond precision)."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def to_naive_utc(value: datetime) -> datetime:
-    """Return ``value`` as a plain naive UTC :class:`datetime`.
-
-    A tz-aware value (stdlib, pendulum, pandas ``Timestamp``) is converted to UTC; a naive value is
-    taken to be UTC already. The result is always a plain ``datetime.datetime`` (not a subclass),
-    so it binds identically on every driver.
-    """
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
-    if value.tzinfo is not None and value.tzinfo.utcoffset(value) is not None:
-        value = value.astimezone(UTC)
-    return datetime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-    )
 
 
 def optional_naive_utc(value: datetime | None) -> datetime | None:

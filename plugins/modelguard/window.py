@@ -17,10 +17,16 @@ ISO_FORMAT_HINT = (
 
 
 def to_naive_utc(value: datetime) -> datetime:
-    """Return ``value`` as a plain naive-UTC ``datetime`` (aware/pendulum values are converted)."""
-    if value.tzinfo is not None and value.utcoffset() is not None:
+    """Return ``value`` as a plain naive UTC :class:`datetime`.
+
+    A tz-aware value (stdlib, pendulum, pandas ``Timestamp``) is converted to UTC; a naive value is
+    taken to be UTC already. The result is always a plain ``datetime.datetime`` (not a subclass),
+    so it binds identically on every driver.
+    """
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
+    if value.tzinfo is not None and value.tzinfo.utcoffset(value) is not None:
         value = value.astimezone(UTC)
-    # Rebuild as a plain datetime so pendulum.DateTime (a subclass) does not leak out.
     return datetime(
         value.year,
         value.month,
