@@ -29,28 +29,10 @@ def test_seed_bootstrap_and_check_on_postgres(pg_engine, tmp_path):
     from email_engagement.generator import seed_source
 
     config = load_config(write_config(tmp_path))
-    rows = seed_source(
-        pg_engine,
-        START,
-        END,
-        seed=3,
-        sends_per_hour=30,
-        scenario="new_categories",
-        drift_start=DRIFT_START,
-    )
+    seed = dict(seed=3, sends_per_hour=30, scenario="new_categories", drift_start=DRIFT_START)
+    rows = seed_source(pg_engine, START, END, **seed)
     # the seeding is idempotent on PostgreSQL too
-    assert (
-        seed_source(
-            pg_engine,
-            START,
-            END,
-            seed=3,
-            sends_per_hour=30,
-            scenario="new_categories",
-            drift_start=DRIFT_START,
-        )
-        == rows
-    )
+    assert seed_source(pg_engine, START, END, **seed) == rows
     assert count_rows(pg_engine, "email_sends", "sent_at", Window(START, END)) == rows
 
     champion = train_and_register(config, pg_engine, pg_engine, START, TRAIN_END)
