@@ -144,7 +144,7 @@ _SUBJECT_BY_TEMPLATE = np.array([44.0, 50.0, 34.0, 30.0, 46.0, 58.0])  # + t_ai_
 # ---------------------------------------------------------------------------------------------
 # Outcome model (log-odds contributions).
 # ---------------------------------------------------------------------------------------------
-_INTERCEPT = -2.65
+_INTERCEPT = -1.2  # base engagement (open, click or reply) ~32%
 _CATEGORY_EFFECTS: dict[str, dict[str, float]] = {
     "title_seniority": {
         "c_level": -0.45,

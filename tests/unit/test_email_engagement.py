@@ -88,7 +88,7 @@ def test_schema_and_realistic_values(baseline: pd.DataFrame) -> None:
     assert 0.15 < (df["days_since_last_touch"] == -1).mean() < 0.6
     assert df[SCORE_COLUMN].gt(0).all() and df[SCORE_COLUMN].lt(1).all()
     assert set(df[LABEL_COLUMN]) == {0, 1}
-    assert 0.08 <= df[LABEL_COLUMN].mean() <= 0.15
+    assert 0.25 <= df[LABEL_COLUMN].mean() <= 0.40
     delay = (df[LABEL_TIME_COLUMN] - df[TIME_COLUMN]) / timedelta(hours=1)
     assert delay.min() >= LABEL_DELAY_HOURS and delay.max() < LABEL_DELAY_HOURS + 24
     assert roc_auc_score(df[LABEL_COLUMN], df[SCORE_COLUMN]) > 0.62
