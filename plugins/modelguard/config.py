@@ -58,12 +58,20 @@ class StorageConfig:
     report_root: Path
 
 
+PRIMARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+
+
 @dataclass(frozen=True)
 class DeploymentConfig:
     significance_level: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
     min_improvement: float = field(metadata=_range(0, 1))
     validation_window_days: int = field(metadata=_range(1))
     max_rollback_attempts: int = field(metadata=_range(1))
+    primary_metric: str = field(metadata=_choices(*PRIMARY_METRICS))
+    decision_threshold: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
+    min_validation_rows: int = field(metadata=_range(1))
+    post_deployment_window_days: int = field(metadata=_range(1))
+    post_deployment_max_drop: float = field(metadata=_range(0, 1))
 
 
 @dataclass(frozen=True)
@@ -243,6 +251,9 @@ def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
     if tp is str:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{key}: {value!r} is not a non-empty string")
+        allowed = meta.get("choices")
+        if allowed and value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not allowed; allowed: {', '.join(allowed)}")
         if meta.get("identifier") and not _IDENTIFIER.match(value):
             raise ConfigError(
                 f"{key}: {value!r} is not a valid name (letters, digits and _, not starting "

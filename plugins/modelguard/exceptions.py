@@ -27,3 +27,19 @@ class NoChampionError(RegistryError):
 
 class ArtifactIntegrityError(RegistryError):
     """A model artifact is missing or its sha256 does not match the registry."""
+
+
+class InsufficientDataError(DataValidationError):
+    """A window holds too few usable (e.g. labelled) rows to decide anything."""
+
+
+class SchemaMismatchError(ModelguardError):
+    """Two models (or a model and its data) disagree on the feature schema."""
+
+
+class StaleDecisionError(RegistryError):
+    """The champion changed between a decision (evaluation) and its execution (promotion)."""
+
+
+class RollbackFailedError(RegistryError):
+    """No earlier version could be restored; the current champion stays. Needs a person."""
