@@ -93,21 +93,21 @@ with DAG(
         poke_interval=300,
         timeout=6 * 3600,
     )
-    detect = DriftDetectionOperator(task_id="detect_drift")
-    branch = DriftBranchOperator(
+    detect_drift = DriftDetectionOperator(task_id="detect_drift")
+    branch_on_drift = DriftBranchOperator(
         task_id="branch_on_drift",
         drift_task_id="detect_drift",
         major_task_id="major_drift",
         minor_task_id="minor_drift",
         healthy_task_id="healthy",
     )
-    major = RecordDecisionOperator(
+    major_drift = RecordDecisionOperator(
         task_id="major_drift",
         drift_task_id="detect_drift",
         decision="retraining_recommended",
         alert=True,
     )
-    minor = RecordDecisionOperator(
+    minor_drift = RecordDecisionOperator(
         task_id="minor_drift", drift_task_id="detect_drift", decision="alert", alert=True
     )
     healthy = RecordDecisionOperator(
@@ -115,4 +115,4 @@ with DAG(
     )
     done = EmptyOperator(task_id="done", trigger_rule="none_failed_min_one_success")
 
-    wait_for_data >> detect >> branch >> [major, minor, healthy] >> done
+    wait_for_data >> detect_drift >> branch_on_drift >> [major_drift, minor_drift, healthy] >> done

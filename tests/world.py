@@ -53,21 +53,26 @@ def write_config(root: Path, **section_overrides: dict) -> Path:
     return path
 
 
+def new_world(root: Path) -> World:
+    """An empty world: a config whose artifacts and reports live under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = write_config(root)
+    return World(
+        root=root,
+        config_path=config_path,
+        config=load_config(config_path),
+        source_url=f"sqlite:///{root / 'source.db'}",
+        registry_url=f"sqlite:///{root / 'registry.db'}",
+    )
+
+
 def build_world(root: Path, *, with_champion: bool = True) -> World:
     from email_engagement.bootstrap import train_and_register
     from email_engagement.generator import seed_source
     from modelguard.source import engine_for_url
 
-    root.mkdir(parents=True, exist_ok=True)
-    config_path = write_config(root)
-    config = load_config(config_path)
-    world = World(
-        root=root,
-        config_path=config_path,
-        config=config,
-        source_url=f"sqlite:///{root / 'source.db'}",
-        registry_url=f"sqlite:///{root / 'registry.db'}",
-    )
+    world = new_world(root)
+    config = world.config
     source = engine_for_url(world.source_url)
     seed_source(
         source,
@@ -83,3 +88,56 @@ def build_world(root: Path, *, with_champion: bool = True) -> World:
             config, source, engine_for_url(world.registry_url), SEED_START, TRAIN_END
         )
     return world
+
+
+# A world for the champion/challenger gate: the feature->engagement relation changes on
+# GATE_DRIFT_START (concept drift), so a model trained before it goes stale and one trained
+# after it is truly better.
+GATE_SEED_START = datetime(2026, 6, 1)
+GATE_DRIFT_START = datetime(2026, 7, 1)
+GATE_SEED_END = datetime(2026, 7, 30)
+# v1, the champion: deliberately weak (half a day of data)
+WEAK_CHAMPION = (datetime(2026, 6, 1), datetime(2026, 6, 1, 12))
+# v2: a good pre-drift model. Evaluated as of GATE_ROLLBACK_AS_OF its validation window is
+# pre-drift (it wins) and its post-deployment window post-drift (it fails the check).
+PRE_DRIFT_CHALLENGER = (datetime(2026, 6, 2), datetime(2026, 6, 20))
+GATE_ROLLBACK_AS_OF = datetime(2026, 7, 6)
+# v3 and v4: post-drift models; as of GATE_DEPLOY_AS_OF everything the gate reads is post-drift.
+POST_DRIFT_CHALLENGER = (datetime(2026, 7, 3), datetime(2026, 7, 15))
+TWIN_CHALLENGER = (datetime(2026, 7, 4), datetime(2026, 7, 16))
+GATE_DEPLOY_AS_OF = datetime(2026, 7, 29)
+
+
+def build_gate_world(root: Path) -> World:
+    """Seeded source with concept drift and the weak v1 champion bootstrapped."""
+    from email_engagement.bootstrap import train_and_register
+    from email_engagement.generator import seed_source
+    from modelguard.source import engine_for_url
+
+    world = new_world(root)
+    source = engine_for_url(world.source_url)
+    seed_source(
+        source,
+        GATE_SEED_START,
+        GATE_SEED_END,
+        seed=21,
+        sends_per_hour=SENDS_PER_HOUR,
+        scenario="concept_drift",
+        drift_start=GATE_DRIFT_START,
+        magnitude=1.5,
+    )
+    train_and_register(world.config, source, engine_for_url(world.registry_url), *WEAK_CHAMPION)
+    return world
+
+
+def register_challenger(world: World, window: tuple[datetime, datetime]):
+    from email_engagement.bootstrap import train_and_register
+    from modelguard.source import engine_for_url
+
+    return train_and_register(
+        world.config,
+        engine_for_url(world.source_url),
+        engine_for_url(world.registry_url),
+        *window,
+        make_champion=False,
+    )

@@ -43,8 +43,10 @@ def train_and_register(
     *,
     run_id: str | None = None,
     make_champion: bool = True,
+    strategy: str | None = None,
 ):
-    """Train on [start, end) (matured outcomes only), register, and bootstrap as champion."""
+    """Train on [start, end) (matured outcomes only) and register; bootstrap it as champion, or
+    leave it a challenger for the gate (``make_champion=False``)."""
     from modelguard.drift import build_reference_profile
     from modelguard.exceptions import DataValidationError
     from modelguard.registry import ModelRegistry
@@ -93,7 +95,7 @@ def train_and_register(
         metrics=metrics,
         training_start=start,
         training_end=end,
-        strategy="bootstrap",
+        strategy=strategy or ("bootstrap" if make_champion else "manual"),
         run_id=run_id,
     )
     if make_champion:

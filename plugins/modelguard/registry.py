@@ -9,8 +9,24 @@ Tables (all keyed by model name):
     champion by construction. The pointed-at version also carries ``status = "champion"``; both
     are written in the same transaction.
 ``mg_model_events``
-    Append-only log (registered, evaluated, promoted, rejected, rolled_back, ...). Nothing in this
-    module deletes a version or an event.
+    Append-only log (registered, evaluated, promoted, rejected, rolled_back, rollback_failed).
+    Nothing in this module deletes a version or an event.
+
+Lifecycle (champion/challenger gate): a version is registered as ``challenger``; an evaluation
+against the champion is logged (:meth:`ModelRegistry.record_evaluation`); the challenger is then
+either promoted (:meth:`~ModelRegistry.promote`: old champion ``archived``, new one ``champion``)
+or ``rejected`` (:meth:`~ModelRegistry.reject`). :meth:`~ModelRegistry.rollback` demotes the
+champion to ``rolled_back`` and restores an earlier champion whose artifact still hashes to the
+recorded sha256.
+
+Every change of champion is a compare-and-swap on the pointer row, in one transaction with the
+status changes and the event: the pointer is only moved ``WHERE version_id = <expected>`` and the
+row count is checked, so a decision taken against a champion that has since changed raises
+:class:`StaleDecisionError` and changes nothing. On PostgreSQL the pointer row is first locked with
+``SELECT ... FOR UPDATE``. On SQLite the conditional ``UPDATE`` is the first statement of the
+transaction, so SQLite's writer lock is taken before anything is read and the check and the write
+are atomic. The champion history (bootstrap, promotions, restorations by a rollback) is derived
+from the ``promoted`` and ``rolled_back`` events, which are written in those same transactions.
 
 Artifacts are joblib files under a configurable root. ``artifact_uri`` is a plain absolute
 filesystem path (``file://`` URIs are also accepted when loading). The sha256 recorded at
@@ -50,16 +66,33 @@ from modelguard.db import (
     to_bytes,
     utcnow,
 )
-from modelguard.exceptions import ArtifactIntegrityError, NoChampionError, RegistryError
+from modelguard.exceptions import (
+    ArtifactIntegrityError,
+    NoChampionError,
+    RegistryError,
+    RollbackFailedError,
+    StaleDecisionError,
+)
 
 __all__ = [
+    "EVENTS",
+    "EVENT_EVALUATED",
     "EVENT_PROMOTED",
     "EVENT_REGISTERED",
+    "EVENT_REJECTED",
+    "EVENT_ROLLBACK_FAILED",
+    "EVENT_ROLLED_BACK",
     "FEATURE_TYPES",
     "STATUSES",
+    "STATUS_ARCHIVED",
+    "STATUS_CHALLENGER",
+    "STATUS_CHAMPION",
+    "STATUS_REJECTED",
+    "STATUS_ROLLED_BACK",
     "ModelEvent",
     "ModelRegistry",
     "ModelVersion",
+    "RollbackResult",
     "champions_table",
     "model_events_table",
     "model_versions_table",
@@ -81,7 +114,21 @@ STATUSES = (
 FEATURE_TYPES = ("numeric", "categorical")
 
 EVENT_REGISTERED = "registered"
+EVENT_EVALUATED = "evaluated"
 EVENT_PROMOTED = "promoted"
+EVENT_REJECTED = "rejected"
+EVENT_ROLLED_BACK = "rolled_back"
+EVENT_ROLLBACK_FAILED = "rollback_failed"
+EVENTS = (
+    EVENT_REGISTERED,
+    EVENT_EVALUATED,
+    EVENT_PROMOTED,
+    EVENT_REJECTED,
+    EVENT_ROLLED_BACK,
+    EVENT_ROLLBACK_FAILED,
+)
+# Statuses a version may have when a rollback makes it champion again (never a rejected one).
+_RESTORABLE_STATUSES = (STATUS_ARCHIVED, STATUS_CHALLENGER, STATUS_ROLLED_BACK)
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # A model name becomes a directory name under the artifact root.
@@ -184,6 +231,23 @@ class ModelEvent:
     details: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class RollbackResult:
+    """Outcome of a successful :meth:`ModelRegistry.rollback`.
+
+    ``restored`` is the new champion, ``rolled_back`` the former champion (now ``rolled_back``),
+    ``failed_attempts`` the candidates skipped on the way, each ``{"version_id", "error"}``.
+    """
+
+    restored: ModelVersion
+    rolled_back: ModelVersion
+    failed_attempts: list[dict[str, Any]]
+
+
+class _CandidateUnusable(RegistryError):
+    """A rollback candidate changed status while the rollback was running (internal)."""
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
@@ -216,6 +280,41 @@ def _check_model_name(model_name: Any) -> str:
             "'.', '_' and '-', starting with a letter or digit"
         )
     return model_name
+
+
+def _check_reason(reason: Any) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise RegistryError("reason must be a non-empty string saying why the decision was taken")
+    return reason
+
+
+def _check_id(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RegistryError(f"{name} must be an integer version id, got {value!r}")
+    return value
+
+
+def _verify_artifact(version: ModelVersion) -> str | None:
+    """Why the artifact of ``version`` cannot be trusted, or ``None`` when its sha256 matches.
+
+    Only hashes the file (never unpickles it).
+    """
+    try:
+        path = _artifact_path(version.artifact_uri)
+    except ArtifactIntegrityError as exc:
+        return str(exc)
+    if not path.is_file():
+        return f"artifact of {version.label} is missing: no file at {str(path)!r}"
+    try:
+        actual = sha256_file(path)
+    except OSError as exc:
+        return f"artifact of {version.label} at {str(path)!r} cannot be read: {exc}"
+    if actual != version.artifact_sha256:
+        return (
+            f"artifact of {version.label} at {str(path)!r} has sha256 {actual}, but the registry "
+            f"recorded {version.artifact_sha256}"
+        )
+    return None
 
 
 def _check_mapping(name: str, value: Any) -> dict[str, Any]:
@@ -589,8 +688,8 @@ class ModelRegistry:
         reason: str | None,
         details: Mapping[str, Any] | None,
         at: datetime | None = None,
-    ) -> None:
-        conn.execute(
+    ) -> int:
+        result = conn.execute(
             sa.insert(model_events_table).values(
                 model_name=model_name,
                 version_id=version_id,
@@ -601,3 +700,4 @@ class ModelRegistry:
                 details=dict(details or {}),
             )
         )
+        return result.inserted_primary_key[0]

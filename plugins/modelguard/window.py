@@ -64,7 +64,7 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _parse_param(name: str, value: datetime | str) -> datetime:
+def parse_datetime_param(name: str, value: datetime | str) -> datetime:
     if isinstance(value, datetime):
         return to_naive_utc(value)
     if isinstance(value, str):
@@ -106,8 +106,8 @@ def resolve_window(
                 f"param window_start is set but window_end is missing: give both window_start and "
                 f"window_end, each as {ISO_FORMAT_HINT}"
             )
-        start = _parse_param("window_start", window_start)  # type: ignore[arg-type]
-        end = _parse_param("window_end", window_end)  # type: ignore[arg-type]
+        start = parse_datetime_param("window_start", window_start)  # type: ignore[arg-type]
+        end = parse_datetime_param("window_end", window_end)  # type: ignore[arg-type]
         if start >= end:
             raise DataValidationError(
                 f"param window_start ({start.isoformat()}) must be before window_end "

@@ -22,14 +22,17 @@ def dagbag(airflow_db):
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert "modelguard_monitoring" in dagbag.dags
+    assert {"modelguard_monitoring", "modelguard_deployment", "modelguard_rollback"} <= set(
+        dagbag.dags
+    )
 
 
-def test_dag_files_import_no_heavy_libraries():
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in (ROOT / "dags").glob("*.py")))
+def test_dag_files_import_no_heavy_libraries(dag_file):
     code = (
         "import sys, runpy\n"
         "import airflow.sdk\n"
-        f"runpy.run_path({str(ROOT / 'dags' / 'modelguard_monitoring.py')!r})\n"
+        f"runpy.run_path({str(ROOT / 'dags' / dag_file)!r})\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     env = dict(
@@ -98,3 +101,28 @@ def test_plugin_loads_without_shadowing_modules():
     env = dict(os.environ, AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_deployment_dag_shape(dagbag):
+    dag = dagbag.dags["modelguard_deployment"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # triggered, never scheduled
+    assert dag.get_task("branch_on_evaluation").downstream_task_ids == {"deploy", "reject"}
+    assert dag.get_task("post_deployment_check").downstream_task_ids == {
+        "deployment_verified",
+        "rollback",
+    }
+    assert dag.get_task("done").trigger_rule == "none_failed_min_one_success"
+    assert dag.get_task("done").upstream_task_ids == {"reject", "deployment_verified", "rollback"}
+
+
+def test_rollback_dag_requires_a_reason(dagbag):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = dagbag.dags["modelguard_rollback"].params
+    with pytest.raises(ParamValidationError):
+        params.get_param("reason").resolve(None)
+    with pytest.raises(ParamValidationError):
+        params.get_param("reason").resolve("no")
+    assert params.get_param("reason").resolve("bad deploy") == "bad deploy"
+    with pytest.raises(ParamValidationError):
+        params.get_param("target_version_id").resolve(0)

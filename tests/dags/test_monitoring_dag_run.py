@@ -8,6 +8,7 @@ import pytest
 
 from modelguard.source import engine_for_url
 from modelguard.store import ResultStore
+from tests.dags.conftest import load_dag, task_states
 from tests.world import DRIFTED_RUN, HEALTHY_RUN, build_world
 
 pytestmark = pytest.mark.airflow_run
@@ -26,17 +27,7 @@ def world(tmp_path_factory, airflow_db):
 
 @pytest.fixture(scope="module")
 def dag(world):
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.dags.test_dag_integrity import ROOT
-
-    bag = DagBag(dag_folder=str(ROOT / "dags" / "modelguard_monitoring.py"))
-    assert bag.import_errors == {}
-    return bag.dags[DAG_ID]
-
-
-def states(dagrun) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in dagrun.get_task_instances()}
+    return load_dag(DAG_ID)
 
 
 def stored(world, start, end):
@@ -50,7 +41,7 @@ def stored(world, start, end):
 
 def test_healthy_interval_takes_the_healthy_branch(world, dag):
     dr = dag.test(logical_date=HEALTHY_RUN.replace(tzinfo=UTC))
-    st = states(dr)
+    st = task_states(dr)
     assert str(dr.state) == "success", st
     assert st["healthy"] == "success"
     assert st["major_drift"] == st["minor_drift"] == "skipped"
@@ -68,7 +59,7 @@ def test_manual_run_without_logical_date_uses_window_params(world, dag):
     start, end = DRIFTED_RUN - timedelta(hours=24), DRIFTED_RUN
     conf = {"window_start": start.isoformat() + "Z", "window_end": end.isoformat() + "Z"}
     dr = dag.test(logical_date=None, run_conf=conf)
-    st = states(dr)
+    st = task_states(dr)
     assert str(dr.state) == "success", st
     assert st["major_drift"] == "success"
     assert st["minor_drift"] == st["healthy"] == "skipped"

@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk import BaseBranchOperator, BaseOperator
 
 from modelguard.exceptions import DataValidationError
+from modelguard.operators.common import load_run_config, pull_dict
 
 
 class DriftBranchOperator(BaseBranchOperator):
@@ -32,13 +33,16 @@ class DriftBranchOperator(BaseBranchOperator):
         return branch_for_verdict(verdict, self.branches, self.drift_task_id)
 
 
-def branch_for_verdict(verdict: Any, branches: dict[str, str], source: str) -> str:
-    if not isinstance(verdict, dict) or verdict.get("verdict") not in branches:
+def branch_for_verdict(
+    verdict: Any, branches: dict[str, str], source: str, key: str = "verdict"
+) -> str:
+    """The task to follow for ``verdict[key]``; anything unexpected is an error, not a guess."""
+    if not isinstance(verdict, dict) or verdict.get(key) not in branches:
         raise DataValidationError(
-            f"task {source!r} returned {verdict!r}; expected a dict whose 'verdict' is one of "
+            f"task {source!r} returned {verdict!r}; expected a dict whose {key!r} is one of "
             f"{', '.join(branches)}"
         )
-    return branches[verdict["verdict"]]
+    return branches[verdict[key]]
 
 
 class RecordDecisionOperator(BaseOperator):
@@ -64,15 +68,11 @@ class RecordDecisionOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from datetime import datetime
 
-        from modelguard.config import load_config
-        from modelguard.hooks.db import ModelguardDbHook
         from modelguard.store import ResultStore
 
-        verdict = context["ti"].xcom_pull(task_ids=self.drift_task_id)
-        if not isinstance(verdict, dict) or "window_start" not in verdict:
-            raise DataValidationError(f"task {self.drift_task_id!r} left no drift verdict")
-        config = load_config(self.config_path)
-        store = ResultStore(ModelguardDbHook(config.storage.registry_conn_id).get_engine())
+        verdict = pull_dict(context, self.drift_task_id, "drift verdict")
+        _config, _source, registry = load_run_config(self.config_path)
+        store = ResultStore(registry)
         store.ensure_schema()
         reason = verdict.get("summary", "")
         details = {

@@ -34,3 +34,42 @@ def threshold_overrides(context: Any, explicit: dict[str, Any] | None = None) ->
     found = {k: params.get(k) for k in THRESHOLD_PARAMS if params.get(k) is not None}
     found.update({k: v for k, v in (explicit or {}).items() if v is not None})
     return found
+
+
+def as_of_from_context(context: Any):
+    """The instant a gate decision is made "as of": the ``as_of`` param, else the data interval
+    end (the logical date for unscheduled DAGs). Never ``now()``, so reruns decide the same."""
+    from modelguard.exceptions import DataValidationError
+    from modelguard.window import parse_datetime_param, to_naive_utc
+
+    params = context.get("params") or {}
+    if params.get("as_of"):
+        return parse_datetime_param("as_of", params["as_of"])
+    end = context.get("data_interval_end")
+    if end is None:
+        raise DataValidationError(
+            "this run has no data interval (manual run without a logical date): give the as_of "
+            "param, an ISO date-time such as 2026-09-01T00:00:00"
+        )
+    return to_naive_utc(end)
+
+
+def load_run_config(config_path: str | None):
+    """The config and the engines of its two connections."""
+    from modelguard.config import load_config
+    from modelguard.hooks.db import ModelguardDbHook
+
+    config = load_config(config_path)
+    source = ModelguardDbHook(config.source.conn_id).get_engine()
+    registry = ModelguardDbHook(config.storage.registry_conn_id).get_engine()
+    return config, source, registry
+
+
+def pull_dict(context: Any, task_id: str, what: str, key: str = "return_value") -> dict:
+    """A dict XCom of an upstream task, or a clear error naming the task."""
+    from modelguard.exceptions import DataValidationError
+
+    value = context["ti"].xcom_pull(task_ids=task_id, key=key)
+    if not isinstance(value, dict):
+        raise DataValidationError(f"task {task_id!r} left no {what} (got {value!r})")
+    return value

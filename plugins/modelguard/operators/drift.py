@@ -6,7 +6,11 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from modelguard.operators.common import threshold_overrides, window_from_context
+from modelguard.operators.common import (
+    load_run_config,
+    threshold_overrides,
+    window_from_context,
+)
 
 
 class DriftDetectionOperator(BaseOperator):
@@ -35,12 +39,10 @@ class DriftDetectionOperator(BaseOperator):
         self.threshold_overrides = threshold_overrides
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.config import load_config
         from modelguard.drift import resolve_thresholds
-        from modelguard.hooks.db import ModelguardDbHook
         from modelguard.monitoring import run_drift_check
 
-        config = load_config(self.config_path)
+        config, source, registry = load_run_config(self.config_path)
         hours = config.monitoring.window_hours if self.window_hours is None else self.window_hours
         window = window_from_context(context, hours)
         overrides = threshold_overrides(context, self.threshold_overrides)
@@ -50,8 +52,8 @@ class DriftDetectionOperator(BaseOperator):
         result = run_drift_check(
             config=config,
             thresholds=thresholds,
-            source_engine=ModelguardDbHook(config.source.conn_id).get_engine(),
-            registry_engine=ModelguardDbHook(config.storage.registry_conn_id).get_engine(),
+            source_engine=source,
+            registry_engine=registry,
             window=window,
             dag_id=self.dag_id,
             run_id=context.get("run_id"),

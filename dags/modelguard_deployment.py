@@ -1,0 +1,76 @@
+"""modelguard_deployment: the champion/challenger gate for a registered challenger.
+
+evaluate (McNemar on the validation window) -> deploy | reject; after a deployment, check the new
+champion on the freshest matured window and roll back automatically if it falls short of what the
+evaluation promised. Triggered by hand (or, later, by the retraining DAG); decisions are made "as
+of" the run's logical date or the ``as_of`` param, never the wall clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Param
+
+from modelguard.config import load_config
+from modelguard.operators.deployment import (
+    DeployChallengerOperator,
+    EvaluationBranchOperator,
+    McNemarEvaluationOperator,
+    PostDeploymentCheckOperator,
+    RejectChallengerOperator,
+    RollbackOperator,
+)
+
+cfg = load_config()
+
+with DAG(
+    dag_id="modelguard_deployment",
+    description="McNemar gate, atomic promotion, post-deployment check and automatic rollback",
+    schedule=None,
+    start_date=cfg.monitoring.start_date.replace(tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["modelguard", "deployment"],
+    params={
+        "challenger_version_id": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            title="Challenger version id",
+            description="Registry id of the challenger to evaluate. Empty = the newest challenger.",
+        ),
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Decide as of (UTC)",
+            description="Labels matured by this instant are used. Empty = the run's logical date; "
+            "required for a run without a logical date.",
+        ),
+    },
+    doc_md=__doc__,
+) as dag:
+    evaluate_challenger = McNemarEvaluationOperator(task_id="evaluate_challenger")
+    branch_on_evaluation = EvaluationBranchOperator(
+        task_id="branch_on_evaluation",
+        evaluation_task_id="evaluate_challenger",
+        deploy_task_id="deploy",
+        reject_task_id="reject",
+    )
+    deploy = DeployChallengerOperator(task_id="deploy", evaluation_task_id="evaluate_challenger")
+    reject = RejectChallengerOperator(task_id="reject", evaluation_task_id="evaluate_challenger")
+    post_deployment_check = PostDeploymentCheckOperator(
+        task_id="post_deployment_check",
+        evaluation_task_id="evaluate_challenger",
+        verified_task_id="deployment_verified",
+        rollback_task_id="rollback",
+    )
+    deployment_verified = EmptyOperator(task_id="deployment_verified")
+    rollback = RollbackOperator(task_id="rollback", check_task_id="post_deployment_check")
+    done = EmptyOperator(task_id="done", trigger_rule="none_failed_min_one_success")
+
+    evaluate_challenger >> branch_on_evaluation >> [deploy, reject]
+    deploy >> post_deployment_check >> [deployment_verified, rollback]
+    [reject, deployment_verified, rollback] >> done
