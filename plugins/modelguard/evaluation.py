@@ -93,7 +93,9 @@ class ModelScores:
     def metric(self, name: str) -> float | None:
         """The value of one primary metric (accuracy, precision, recall, f1, roc_auc)."""
         if name not in PRIMARY_METRICS:
-            raise ValueError(f"{name!r} is not a primary metric; allowed: {', '.join(PRIMARY_METRICS)}")
+            raise ValueError(
+                f"{name!r} is not a primary metric; allowed: {', '.join(PRIMARY_METRICS)}"
+            )
         return getattr(self, name)
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,9 +197,7 @@ def _labels(frame: Any, target: str, what: str) -> np.ndarray:
         )
     n = len(frame)
     if n == 0:
-        raise DataValidationError(
-            f"the {what} is empty (0 rows); evaluation needs labelled rows"
-        )
+        raise DataValidationError(f"the {what} is empty (0 rows); evaluation needs labelled rows")
     column = frame[target]
     missing = np.asarray(column.isna().to_numpy(), dtype=bool)
     n_missing = int(np.count_nonzero(missing))
@@ -212,17 +212,8 @@ def _labels(frame: Any, target: str, what: str) -> np.ndarray:
     if values.dtype.kind in "iuf":
         bad = ~np.isin(values, (0, 1))
     else:
-        bad = np.fromiter(
-            (
-                isinstance(v, bool | np.bool_)
-                or not (isinstance(v, numbers.Real) and v in (0, 1))
-                for v in values
-            ),
-            dtype=bool,
-            count=n,
-        )
-        # True/False are fine: they are the 0/1 of a boolean outcome
-        bad &= ~np.fromiter((isinstance(v, bool | np.bool_) for v in values), dtype=bool, count=n)
+        # object columns: Python/numpy numbers equal to 0 or 1, True/False; never strings
+        bad = np.fromiter((not _is_binary_label(v) for v in values), dtype=bool, count=n)
     n_bad = int(np.count_nonzero(bad))
     if n_bad:
         examples = sorted({repr(v) for v in values[bad].tolist()})[:5]
@@ -233,19 +224,31 @@ def _labels(frame: Any, target: str, what: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).astype(np.int8)
 
 
-def _probabilities(model: Any, X: Any, n: int, name: str) -> np.ndarray:
-    """Column 1 of ``model.predict_proba(X)`` after checking it is an (n, 2) probability array
-    whose second column is the class 1."""
+def _is_binary_label(value: Any) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return True
+    return isinstance(value, numbers.Real) and value in (0, 1)
+
+
+def _require_predict_proba(model: Any, name: str) -> Any:
     predict_proba = getattr(model, "predict_proba", None)
     if not callable(predict_proba):
         raise ModelInterfaceError(
             f"the {name} ({type(model).__name__}) has no predict_proba method; the gate needs "
             "probabilistic classifiers (e.g. a scikit-learn pipeline ending in a classifier)"
         )
+    return predict_proba
+
+
+def _probabilities(model: Any, X: Any, n: int, name: str) -> np.ndarray:
+    """Column 1 of ``model.predict_proba(X)`` after checking it is an (n, 2) probability array
+    whose second column is the class 1."""
+    predict_proba = _require_predict_proba(model, name)
     classes = getattr(model, "classes_", None)
     if classes is not None:
         classes_list = np.asarray(classes).tolist()
-        if len(classes_list) != 2 or [float(c) for c in classes_list] != [0.0, 1.0]:
+        binary = len(classes_list) == 2 and all(_is_binary_label(c) for c in classes_list)
+        if not binary or [bool(c) for c in classes_list] != [False, True]:
             raise ModelInterfaceError(
                 f"the {name} was trained on classes {classes_list}; expected the two classes "
                 "[0, 1] so that predict_proba(X)[:, 1] is the probability of 1"
@@ -487,7 +490,8 @@ def _reject_reasons(
         reasons.append(f"not significant: McNemar p={p_s} >= {alpha_s}")
     if improvement is None:
         undefined = [
-            name for name, s in (("champion", champion), ("challenger", challenger))
+            name
+            for name, s in (("champion", champion), ("challenger", challenger))
             if s.metric(metric) is None
         ]
         reasons.append(
@@ -559,7 +563,9 @@ class PostDeploymentCheck:
     def from_dict(cls, data: dict[str, Any]) -> PostDeploymentCheck:
         values = _take(cls, data)
         if values["status"] not in POST_DEPLOYMENT_STATUSES:
-            raise ValueError(f"status {values['status']!r} is not one of {POST_DEPLOYMENT_STATUSES}")
+            raise ValueError(
+                f"status {values['status']!r} is not one of {POST_DEPLOYMENT_STATUSES}"
+            )
         values["n"] = int(values["n"])
         values["expected"] = float(values["expected"])
         values["max_drop"] = float(values["max_drop"])
@@ -606,6 +612,7 @@ def post_deployment_check(
             reason=reason,
         )
 
+    _require_predict_proba(model, "model")
     if hasattr(frame, "columns") and target in frame.columns and len(frame) == 0:
         return result(
             "inconclusive",
@@ -649,9 +656,10 @@ def _fmt(x: float) -> str:
 
 
 def _pair(value: float, bound: float) -> tuple[str, str]:
-    """Both numbers short, unless rounding would make them print equal while they differ."""
+    """Both numbers short, unless rounding would make them print equal while they differ by
+    more than the comparison tolerance."""
     a, b = _fmt(value), _fmt(bound)
-    if a == b and value != bound:
+    if a == b and abs(value - bound) > _TOLERANCE:
         return repr(float(value)), repr(float(bound))
     return a, b
 

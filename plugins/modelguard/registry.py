@@ -61,6 +61,8 @@ from sqlalchemy.exc import IntegrityError
 from modelguard.db import (
     JSONText,
     UTCDateTime,
+    dumps_json,
+    loads_json,
     metadata,
     optional_naive_utc,
     to_bytes,
@@ -315,6 +317,15 @@ def _verify_artifact(version: ModelVersion) -> str | None:
             f"recorded {version.artifact_sha256}"
         )
     return None
+
+
+def _check_json_dict(name: str, value: Any) -> dict[str, Any]:
+    """A dict that can be stored as JSON, as it will be read back (NaN → None, numpy → lists)."""
+    plain = _check_mapping(name, value)
+    try:
+        return loads_json(dumps_json(plain))
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(f"{name} cannot be stored as JSON: {exc}") from exc
 
 
 def _check_mapping(name: str, value: Any) -> dict[str, Any]:
@@ -613,6 +624,315 @@ class ModelRegistry:
                 ) from exc
             raise RegistryError(self._already_has_champion(current)) from exc
 
+    # ------------------------------------------------------------------ champion/challenger gate
+
+    def record_evaluation(
+        self,
+        model_name: str,
+        challenger_id: int,
+        champion_id: int | None,
+        result: Mapping[str, Any],
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+    ) -> ModelEvent:
+        """Append an ``evaluated`` event for ``challenger_id``; no status changes.
+
+        ``details`` are ``{"champion_id", "challenger_version", "champion_version", "result"}``
+        with the full evaluation ``result``. Both versions must belong to ``model_name``
+        (``champion_id`` may be ``None`` when there was no champion to compare with).
+        """
+        _check_model_name(model_name)
+        _check_id("challenger_id", challenger_id)
+        if champion_id is not None:
+            _check_id("champion_id", champion_id)
+        result_dict = _check_json_dict("result", result)
+        with self.engine.begin() as conn:
+            challenger = self._fetch_own_version(conn, model_name, challenger_id)
+            champion = (
+                None
+                if champion_id is None
+                else self._fetch_own_version(conn, model_name, champion_id)
+            )
+            event_id = self._append_event(
+                conn,
+                model_name=model_name,
+                version_id=challenger.id,
+                event=EVENT_EVALUATED,
+                run_id=run_id,
+                reason=reason,
+                details={
+                    "champion_id": champion_id,
+                    "challenger_version": challenger.version,
+                    "champion_version": None if champion is None else champion.version,
+                    "result": result_dict,
+                },
+            )
+            return self._fetch_event(conn, event_id)
+
+    def promote(
+        self,
+        model_name: str,
+        version_id: int,
+        *,
+        expected_champion_id: int,
+        run_id: str | None = None,
+        reason: str,
+        evaluation: Mapping[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Make the challenger ``version_id`` champion, if the champion is still the expected one.
+
+        One transaction: compare-and-swap of the champion pointer from ``expected_champion_id``
+        to ``version_id``, previous champion → ``archived``, challenger → ``champion`` and a
+        ``promoted`` event (``version_id`` = new champion, details ``{"bootstrap": False,
+        "previous_champion_id", "previous_champion_version", "version", "evaluation"}``).
+
+        Raises :class:`StaleDecisionError` (nothing changed) when the champion is no longer
+        ``expected_champion_id``, :class:`NoChampionError` when there is no champion yet and
+        :class:`RegistryError` when the version is unknown, of another model or not a challenger.
+        """
+        _check_model_name(model_name)
+        _check_id("version_id", version_id)
+        _check_id("expected_champion_id", expected_champion_id)
+        _check_reason(reason)
+        evaluation_dict = None if evaluation is None else _check_json_dict("evaluation", evaluation)
+        # The model a version belongs to never changes, so this check may run before the
+        # transaction; the status is re-checked inside it by a conditional UPDATE.
+        candidate = self.get_version(version_id)
+        self._check_promotable(model_name, candidate)
+        with self.engine.begin() as conn:
+            now = utcnow()
+            # First statement of the transaction (SQLite: takes the writer lock before any read).
+            previous = self._swap_champion(
+                conn,
+                model_name,
+                expected_id=expected_champion_id,
+                new_id=candidate.id,
+                at=now,
+                context="since the evaluation",
+                advice="re-evaluate the challenger against the current champion",
+            )
+            self._set_status(
+                conn,
+                previous,
+                STATUS_ARCHIVED,
+                from_statuses=(STATUS_CHAMPION,),
+                model_name=model_name,
+            )
+            self._set_status(
+                conn,
+                candidate.id,
+                STATUS_CHAMPION,
+                from_statuses=(STATUS_CHALLENGER,),
+                model_name=model_name,
+            )
+            self._append_event(
+                conn,
+                model_name=model_name,
+                version_id=candidate.id,
+                event=EVENT_PROMOTED,
+                run_id=run_id,
+                reason=reason,
+                details={
+                    "bootstrap": False,
+                    "previous_champion_id": previous,
+                    "previous_champion_version": self._fetch_version(conn, previous).version,
+                    "version": candidate.version,
+                    "evaluation": evaluation_dict,
+                },
+                at=now,
+            )
+            return self._fetch_version(conn, candidate.id)
+
+    def reject(
+        self,
+        model_name: str,
+        version_id: int,
+        *,
+        run_id: str | None = None,
+        reason: str,
+        evaluation: Mapping[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Mark the challenger ``version_id`` as ``rejected`` and append a ``rejected`` event.
+
+        Event details: ``{"version", "previous_status", "evaluation"}``. Only a challenger can be
+        rejected; anything else raises :class:`RegistryError` naming the version's status.
+        """
+        _check_model_name(model_name)
+        _check_id("version_id", version_id)
+        _check_reason(reason)
+        evaluation_dict = None if evaluation is None else _check_json_dict("evaluation", evaluation)
+        v = model_versions_table
+        with self.engine.begin() as conn:
+            # Conditional UPDATE first, so a concurrent promotion of the same challenger cannot
+            # interleave between the check and the write.
+            changed = conn.execute(
+                sa.update(v)
+                .where(
+                    v.c.id == version_id,
+                    v.c.model_name == model_name,
+                    v.c.status == STATUS_CHALLENGER,
+                )
+                .values(status=STATUS_REJECTED)
+            ).rowcount
+            if changed != 1:
+                current = self._fetch_own_version(conn, model_name, version_id)
+                raise RegistryError(
+                    f"cannot reject {current.label}: it has status {current.status!r}; only a "
+                    f"{STATUS_CHALLENGER!r} can be rejected"
+                )
+            rejected = self._fetch_version(conn, version_id)
+            self._append_event(
+                conn,
+                model_name=model_name,
+                version_id=version_id,
+                event=EVENT_REJECTED,
+                run_id=run_id,
+                reason=reason,
+                details={
+                    "version": rejected.version,
+                    "previous_status": STATUS_CHALLENGER,
+                    "evaluation": evaluation_dict,
+                },
+            )
+            return rejected
+
+    def rollback(
+        self,
+        model_name: str,
+        *,
+        target_version_id: int | None = None,
+        run_id: str | None = None,
+        reason: str,
+        max_attempts: int = 3,
+        expected_champion_id: int | None = None,
+    ) -> RollbackResult:
+        """Replace the champion with an earlier version whose artifact is intact.
+
+        Candidates: ``target_version_id`` alone when given (a version of this model that is
+        neither the champion nor rejected); otherwise the earlier champions, most recent first,
+        skipping the current champion, ``rolled_back`` and ``rejected`` versions and duplicates.
+        At most ``max_attempts`` candidates are tried. A candidate's artifact must exist and hash
+        to the recorded sha256 (it is never unpickled); when it does not, a ``rollback_failed``
+        event (``version_id`` = candidate, ``reason`` = what failed) is committed and the next
+        candidate is tried.
+
+        The switch itself is one transaction with the same compare-and-swap as :meth:`promote`:
+        the champion must still be the one the rollback started from (and
+        ``expected_champion_id`` when given), else :class:`StaleDecisionError`. The former
+        champion becomes ``rolled_back``, the candidate ``champion``, and a ``rolled_back`` event
+        is appended (``version_id`` = the version rolled back, details ``{"restored_version_id",
+        "restored_version", "rolled_back_version", "reason", "failed_attempts"}``).
+
+        When no candidate succeeds, a final ``rollback_failed`` event ("gave up after N
+        attempt(s)") is appended and :class:`RollbackFailedError` is raised; the champion is
+        unchanged. :class:`NoChampionError` when the model has no champion.
+        """
+        _check_model_name(model_name)
+        _check_reason(reason)
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise RegistryError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
+        if target_version_id is not None:
+            _check_id("target_version_id", target_version_id)
+        if expected_champion_id is not None:
+            _check_id("expected_champion_id", expected_champion_id)
+
+        current = self.get_champion(model_name)
+        if expected_champion_id is not None and current.id != expected_champion_id:
+            with self.engine.connect() as conn:
+                raise StaleDecisionError(
+                    self._stale_message(
+                        conn,
+                        model_name,
+                        expected_champion_id,
+                        current.id,
+                        context="since the rollback was decided",
+                        advice="check the current champion before rolling back",
+                    )
+                )
+
+        if target_version_id is not None:
+            target = self.get_version(target_version_id)
+            if target.model_name != model_name:
+                raise RegistryError(
+                    f"cannot roll {model_name!r} back to {target.label}: it belongs to model "
+                    f"{target.model_name!r}"
+                )
+            if target.id == current.id:
+                raise RegistryError(
+                    f"cannot roll {model_name!r} back to {target.label}: it is the current champion"
+                )
+            if target.status == STATUS_REJECTED:
+                raise RegistryError(
+                    f"cannot roll {model_name!r} back to {target.label}: it has status "
+                    f"{STATUS_REJECTED!r}"
+                )
+            candidates = [target]
+        else:
+            candidates = self._rollback_candidates(model_name, current.id)
+
+        to_try, not_tried = candidates[:max_attempts], candidates[max_attempts:]
+        failed: list[dict[str, Any]] = []
+        for attempt, candidate in enumerate(to_try, start=1):
+            # Re-read: the status or artifact fields are those of the registry, not a stale copy.
+            candidate = self.get_version(candidate.id)
+            error = None
+            if candidate.status not in _RESTORABLE_STATUSES:
+                error = f"{candidate.label} has status {candidate.status!r} and cannot be restored"
+            else:
+                error = _verify_artifact(candidate)
+            if error is None:
+                try:
+                    return self._restore(
+                        model_name,
+                        current=current,
+                        candidate=candidate,
+                        run_id=run_id,
+                        reason=reason,
+                        failed=failed,
+                    )
+                except _CandidateUnusable as exc:
+                    error = str(exc)
+            failed.append({"version_id": candidate.id, "error": error})
+            with self.engine.begin() as conn:
+                self._append_event(
+                    conn,
+                    model_name=model_name,
+                    version_id=candidate.id,
+                    event=EVENT_ROLLBACK_FAILED,
+                    run_id=run_id,
+                    reason=error,
+                    details={
+                        "attempt": attempt,
+                        "version": candidate.version,
+                        "current_champion_id": current.id,
+                        "rollback_reason": reason,
+                    },
+                )
+
+        message = self._rollback_failed_message(
+            current, candidates, failed, not_tried, max_attempts, reason
+        )
+        with self.engine.begin() as conn:
+            self._append_event(
+                conn,
+                model_name=model_name,
+                version_id=current.id,
+                event=EVENT_ROLLBACK_FAILED,
+                run_id=run_id,
+                reason=f"gave up after {len(failed)} attempt(s)",
+                details={
+                    "final": True,
+                    "current_champion_id": current.id,
+                    "failed_attempts": failed,
+                    "not_tried": [v.id for v in not_tried],
+                    "max_attempts": max_attempts,
+                    "rollback_reason": reason,
+                    "message": message,
+                },
+            )
+        raise RollbackFailedError(message)
+
     # ------------------------------------------------------------------ reads
 
     def get_champion(self, model_name: str) -> ModelVersion:
@@ -650,6 +970,51 @@ class ModelRegistry:
             ).all()
         return [_row_to_event(r) for r in rows]
 
+    def champion_history(self, model_name: str) -> list[ModelVersion]:
+        """Versions in the order they became champion: bootstrap, promotions and the versions
+        restored by rollbacks (a version restored twice appears twice). Current state of each."""
+        e = model_events_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(e.c.event, e.c.version_id, e.c.details)
+                .where(
+                    e.c.model_name == model_name,
+                    e.c.event.in_((EVENT_PROMOTED, EVENT_ROLLED_BACK)),
+                )
+                .order_by(e.c.id)
+            ).all()
+            ids = [
+                r.version_id
+                if r.event == EVENT_PROMOTED
+                else (r.details or {}).get("restored_version_id")
+                for r in rows
+            ]
+            ids = [i for i in ids if i is not None]
+            v = model_versions_table
+            by_id = (
+                {
+                    row.id: _row_to_version(row)
+                    for row in conn.execute(sa.select(v).where(v.c.id.in_(set(ids)))).all()
+                }
+                if ids
+                else {}
+            )
+        return [by_id[i] for i in ids if i in by_id]
+
+    def latest_challenger(self, model_name: str) -> ModelVersion:
+        """The newest version of ``model_name`` with status ``challenger``."""
+        v = model_versions_table
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(v)
+                .where(v.c.model_name == model_name, v.c.status == STATUS_CHALLENGER)
+                .order_by(v.c.version.desc())
+                .limit(1)
+            ).one_or_none()
+        if row is None:
+            raise RegistryError(f"no challenger registered for {model_name}; train one first")
+        return _row_to_version(row)
+
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
@@ -676,6 +1041,258 @@ class ModelRegistry:
             f"model {current.model_name!r} already has a champion: {current.label}; "
             "bootstrap only sets the first champion, replace it with a promotion instead"
         )
+
+    @staticmethod
+    def _fetch_event(conn: Connection, event_id: int) -> ModelEvent:
+        t = model_events_table
+        return _row_to_event(conn.execute(sa.select(t).where(t.c.id == event_id)).one())
+
+    @classmethod
+    def _fetch_own_version(cls, conn: Connection, model_name: str, version_id: int) -> ModelVersion:
+        version = cls._fetch_version(conn, version_id)
+        if version.model_name != model_name:
+            raise RegistryError(
+                f"version id {version_id} belongs to model {version.model_name!r}, "
+                f"not {model_name!r}"
+            )
+        return version
+
+    @staticmethod
+    def _check_promotable(model_name: str, candidate: ModelVersion) -> None:
+        if candidate.model_name != model_name:
+            raise RegistryError(
+                f"version id {candidate.id} belongs to model {candidate.model_name!r}, "
+                f"not {model_name!r}"
+            )
+        if candidate.status != STATUS_CHALLENGER:
+            raise RegistryError(
+                f"cannot promote {candidate.label}: it has status {candidate.status!r}; only a "
+                f"{STATUS_CHALLENGER!r} can be promoted"
+            )
+
+    @staticmethod
+    def _version_label(conn: Connection, version_id: int, *, short: bool = False) -> str:
+        t = model_versions_table
+        row = conn.execute(
+            sa.select(t.c.model_name, t.c.version).where(t.c.id == version_id)
+        ).one_or_none()
+        if row is None:
+            return f"unknown version (id {version_id})"
+        if short:
+            return f"v{row.version} (id {version_id})"
+        return f"{row.model_name} v{row.version} (id {version_id})"
+
+    @classmethod
+    def _stale_message(
+        cls,
+        conn: Connection,
+        model_name: str,
+        expected_id: int,
+        actual_id: int,
+        *,
+        context: str,
+        advice: str,
+    ) -> str:
+        return (
+            f"champion changed {context}: expected {cls._version_label(conn, expected_id)}, "
+            f"now {cls._version_label(conn, actual_id, short=True)}; {advice}"
+        )
+
+    @classmethod
+    def _swap_champion(
+        cls,
+        conn: Connection,
+        model_name: str,
+        *,
+        expected_id: int,
+        new_id: int,
+        at: datetime,
+        context: str,
+        advice: str,
+    ) -> int:
+        """Compare-and-swap of the champion pointer; must be the transaction's first statement.
+
+        Moves the pointer of ``model_name`` from ``expected_id`` to ``new_id`` and returns
+        ``expected_id``. Raises :class:`StaleDecisionError` when the pointer holds another
+        version and :class:`NoChampionError` when there is no pointer.
+        """
+        c = champions_table
+        current_query = sa.select(c.c.version_id).where(c.c.model_name == model_name)
+        if conn.dialect.name == "postgresql":
+            # Row lock: a concurrent swap waits here until we commit, then sees the new pointer.
+            locked = conn.execute(current_query.with_for_update()).scalar_one_or_none()
+            if locked != expected_id:
+                raise cls._pointer_error(conn, model_name, expected_id, locked, context, advice)
+        # The swap itself is conditional, so it can only succeed from the expected champion. On
+        # SQLite this UPDATE opens the write transaction (writer lock) before anything is read.
+        swapped = conn.execute(
+            sa.update(c)
+            .where(c.c.model_name == model_name, c.c.version_id == expected_id)
+            .values(version_id=new_id, since=at)
+        ).rowcount
+        if swapped != 1:
+            actual = conn.execute(current_query).scalar_one_or_none()
+            raise cls._pointer_error(conn, model_name, expected_id, actual, context, advice)
+        return expected_id
+
+    @classmethod
+    def _pointer_error(
+        cls,
+        conn: Connection,
+        model_name: str,
+        expected_id: int,
+        actual_id: int | None,
+        context: str,
+        advice: str,
+    ) -> RegistryError:
+        if actual_id is None:
+            return NoChampionError(
+                f"model {model_name!r} has no champion; bootstrap one with "
+                "ModelRegistry.bootstrap_champion before promoting or rolling back"
+            )
+        return StaleDecisionError(
+            cls._stale_message(
+                conn, model_name, expected_id, actual_id, context=context, advice=advice
+            )
+        )
+
+    @classmethod
+    def _set_status(
+        cls,
+        conn: Connection,
+        version_id: int,
+        status: str,
+        *,
+        from_statuses: tuple[str, ...],
+        model_name: str,
+        error: type[RegistryError] = RegistryError,
+    ) -> None:
+        """Conditional status change; raises ``error`` when the version is not in ``from_statuses``."""
+        v = model_versions_table
+        changed = conn.execute(
+            sa.update(v)
+            .where(
+                v.c.id == version_id,
+                v.c.model_name == model_name,
+                v.c.status.in_(from_statuses),
+            )
+            .values(status=status)
+        ).rowcount
+        if changed != 1:
+            current = cls._fetch_own_version(conn, model_name, version_id)
+            raise error(
+                f"cannot set {current.label} to {status!r}: it has status {current.status!r} "
+                f"(expected {' or '.join(repr(s) for s in from_statuses)})"
+            )
+
+    def _rollback_candidates(self, model_name: str, current_id: int) -> list[ModelVersion]:
+        """Earlier champions, most recent first, that a rollback may restore."""
+        seen = {current_id}
+        candidates = []
+        for version in reversed(self.champion_history(model_name)):
+            if version.id in seen:
+                continue
+            seen.add(version.id)
+            if version.status in (STATUS_ROLLED_BACK, STATUS_REJECTED, STATUS_CHAMPION):
+                continue
+            candidates.append(version)
+        return candidates
+
+    def _restore(
+        self,
+        model_name: str,
+        *,
+        current: ModelVersion,
+        candidate: ModelVersion,
+        run_id: str | None,
+        reason: str,
+        failed: list[dict[str, Any]],
+    ) -> RollbackResult:
+        with self.engine.begin() as conn:
+            now = utcnow()
+            self._swap_champion(
+                conn,
+                model_name,
+                expected_id=current.id,
+                new_id=candidate.id,
+                at=now,
+                context="while the rollback was running",
+                advice="check the current champion before rolling back again",
+            )
+            self._set_status(
+                conn,
+                current.id,
+                STATUS_ROLLED_BACK,
+                from_statuses=(STATUS_CHAMPION,),
+                model_name=model_name,
+            )
+            self._set_status(
+                conn,
+                candidate.id,
+                STATUS_CHAMPION,
+                from_statuses=_RESTORABLE_STATUSES,
+                model_name=model_name,
+                error=_CandidateUnusable,
+            )
+            self._append_event(
+                conn,
+                model_name=model_name,
+                version_id=current.id,
+                event=EVENT_ROLLED_BACK,
+                run_id=run_id,
+                reason=reason,
+                details={
+                    "restored_version_id": candidate.id,
+                    "restored_version": candidate.version,
+                    "rolled_back_version": current.version,
+                    "reason": reason,
+                    "failed_attempts": list(failed),
+                },
+                at=now,
+            )
+            return RollbackResult(
+                restored=self._fetch_version(conn, candidate.id),
+                rolled_back=self._fetch_version(conn, current.id),
+                failed_attempts=list(failed),
+            )
+
+    def _rollback_failed_message(
+        self,
+        current: ModelVersion,
+        candidates: list[ModelVersion],
+        failed: list[dict[str, Any]],
+        not_tried: list[ModelVersion],
+        max_attempts: int,
+        reason: str,
+    ) -> str:
+        head = (
+            f"ROLLBACK FAILED for model {current.model_name!r}: {current.label} stays champion "
+            f"(rollback reason: {reason})."
+        )
+        if not candidates:
+            history = ", ".join(v.label for v in self.champion_history(current.model_name))
+            body = (
+                " There is no earlier champion to restore (skipped: the current champion and "
+                f"versions already rolled back or rejected; champion history: {history or 'none'})."
+            )
+        else:
+            labels = {v.id: v.label for v in candidates}
+            tried = "; ".join(
+                f"{labels.get(f['version_id'], f['version_id'])}: {f['error']}" for f in failed
+            )
+            body = f" Tried {len(failed)} candidate(s): {tried}."
+            if not_tried:
+                body += (
+                    f" Not tried (max_attempts={max_attempts}): "
+                    + ", ".join(v.label for v in not_tried)
+                    + "."
+                )
+        action = (
+            " Action needed: restore the missing or changed artifact file(s) so they match the "
+            "sha256 in the registry, or name a good version with rollback(target_version_id=...), "
+            "or register, evaluate and promote a new version."
+        )
+        return head + body + action
 
     @staticmethod
     def _append_event(
