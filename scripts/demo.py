@@ -113,7 +113,14 @@ def main() -> int:
     for label, (start, end), as_of in gate_story:
         print(f"== 4. A challenger trained on the {label} period {start:%m-%d}..{end:%m-%d}")
         challenger = train_and_register(
-            config, source, registry_engine, start, end, make_champion=False, run_id="demo"
+            config,
+            source,
+            registry_engine,
+            start,
+            end,
+            make_champion=False,
+            run_id="demo",
+            as_of=end + timedelta(days=4),  # trained once the window's labels had matured
         )
         print(f"      registered {challenger.label} as challenger")
         print(f"      Airflow: dags test modelguard_deployment {as_of:%Y-%m-%dT%H:%M}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from email_engagement.schema import LABEL_DELAY_HOURS
 from modelguard.config import DEFAULT_CONFIG_PATH, ModelguardConfig, load_config
 
 SEED_START = datetime(2026, 6, 1)
@@ -126,7 +127,13 @@ def build_gate_world(root: Path) -> World:
         drift_start=GATE_DRIFT_START,
         magnitude=1.5,
     )
-    train_and_register(world.config, source, engine_for_url(world.registry_url), *WEAK_CHAMPION)
+    train_and_register(
+        world.config,
+        source,
+        engine_for_url(world.registry_url),
+        *WEAK_CHAMPION,
+        as_of=matured(WEAK_CHAMPION[1]),
+    )
     return world
 
 
@@ -140,4 +147,10 @@ def register_challenger(world: World, window: tuple[datetime, datetime]):
         engine_for_url(world.registry_url),
         *window,
         make_champion=False,
+        as_of=matured(window[1]),
     )
+
+
+def matured(end: datetime) -> datetime:
+    """When every outcome of sends before ``end`` is known (delay plus the generator's jitter)."""
+    return end + timedelta(hours=LABEL_DELAY_HOURS + 24)

@@ -44,9 +44,13 @@ def train_and_register(
     run_id: str | None = None,
     make_champion: bool = True,
     strategy: str | None = None,
+    as_of: datetime | None = None,
 ):
-    """Train on [start, end) (matured outcomes only) and register; bootstrap it as champion, or
-    leave it a challenger for the gate (``make_champion=False``)."""
+    """Train on the sends of [start, end) whose outcome had matured by ``as_of`` (default: the
+    window end) and register; bootstrap it as champion, or leave it a challenger for the gate
+    (``make_champion=False``)."""
+    import pandas as pd
+
     from modelguard.drift import build_reference_profile
     from modelguard.exceptions import DataValidationError
     from modelguard.registry import ModelRegistry
@@ -57,14 +61,13 @@ def train_and_register(
     window = Window(start, end)
     columns = [src.time_column, src.label_column, src.label_time_column, *config.features]
     frame = read_window(source_engine, src.table, src.time_column, window, columns)
-    import pandas as pd
-
+    matured_by = as_of or end
     matured_at = pd.to_datetime(frame[src.label_time_column])
-    frame = frame[matured_at <= end].dropna(subset=[src.label_column])
+    frame = frame[matured_at <= matured_by].dropna(subset=[src.label_column])
     if frame.empty:
         raise DataValidationError(
-            f"no sends with a matured {src.label_column!r} outcome in {window}; "
-            "seed the source or pick an earlier window"
+            f"no sends in {window} with a {src.label_column!r} outcome matured by {matured_by}; "
+            "seed the source, pick an earlier window or a later as_of"
         )
     frame = frame.sort_values(src.time_column).reset_index(drop=True)
     frame[src.label_column] = frame[src.label_column].astype(int)
