@@ -170,7 +170,14 @@ def reject_challenger(*, config, registry_engine, verdict: dict[str, Any], run_i
 
 
 def check_deployment(
-    *, config, source_engine, registry_engine, verdict: dict[str, Any], as_of: datetime, log=None
+    *,
+    config,
+    source_engine,
+    registry_engine,
+    verdict: dict[str, Any],
+    as_of: datetime,
+    run_id: str | None = None,
+    log=None,
 ) -> dict[str, Any]:
     """The deployed champion on the freshest matured window vs what its evaluation promised."""
     from modelguard.evaluation import post_deployment_check
@@ -200,6 +207,9 @@ def check_deployment(
         "champion_id": champion.id,
         "window": [start.isoformat(), end.isoformat()],
     }
+    registry.record_check(
+        config.model.name, champion.id, out, run_id=run_id, reason=f"{check.status}: {check.reason}"
+    )
     if log:
         log.info("Post-deployment check of %s on %s: %s", champion.label, window, check.reason)
     return out

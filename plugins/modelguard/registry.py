@@ -78,6 +78,7 @@ from modelguard.exceptions import (
 
 __all__ = [
     "EVENTS",
+    "EVENT_CHECKED",
     "EVENT_EVALUATED",
     "EVENT_PROMOTED",
     "EVENT_REGISTERED",
@@ -121,6 +122,7 @@ EVENT_PROMOTED = "promoted"
 EVENT_REJECTED = "rejected"
 EVENT_ROLLED_BACK = "rolled_back"
 EVENT_ROLLBACK_FAILED = "rollback_failed"
+EVENT_CHECKED = "post_deployment_check"
 EVENTS = (
     EVENT_REGISTERED,
     EVENT_EVALUATED,
@@ -128,6 +130,7 @@ EVENTS = (
     EVENT_REJECTED,
     EVENT_ROLLED_BACK,
     EVENT_ROLLBACK_FAILED,
+    EVENT_CHECKED,
 )
 # Statuses a version may have when a rollback makes it champion again (never a rejected one).
 _RESTORABLE_STATUSES = (STATUS_ARCHIVED, STATUS_CHALLENGER, STATUS_ROLLED_BACK)
@@ -667,6 +670,32 @@ class ModelRegistry:
                     "champion_version": None if champion is None else champion.version,
                     "result": result_dict,
                 },
+            )
+            return self._fetch_event(conn, event_id)
+
+    def record_check(
+        self,
+        model_name: str,
+        version_id: int,
+        check: Mapping[str, Any],
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+    ) -> ModelEvent:
+        """Append a ``post_deployment_check`` event (details = the check); no status changes."""
+        _check_model_name(model_name)
+        _check_id("version_id", version_id)
+        check_dict = _check_json_dict("check", check)
+        with self.engine.begin() as conn:
+            version = self._fetch_own_version(conn, model_name, version_id)
+            event_id = self._append_event(
+                conn,
+                model_name=model_name,
+                version_id=version.id,
+                event=EVENT_CHECKED,
+                run_id=run_id,
+                reason=reason,
+                details=check_dict,
             )
             return self._fetch_event(conn, event_id)
 

@@ -65,7 +65,15 @@ def test_deploy_then_automatic_rollback(dag, registry, world):
     assert st["rollback"] == "success" and st["deployment_verified"] == "skipped"
     assert registry.get_champion(MODEL).id == v1.id
     assert registry.get_version(v2.id).status == "rolled_back"
-    assert events_of(registry, v2.id)[-3:] == ["evaluated", "promoted", "rolled_back"]
+    assert events_of(registry, v2.id)[-4:] == [
+        "evaluated",
+        "promoted",
+        "post_deployment_check",
+        "rolled_back",
+    ]
+    check = [e for e in registry.events(MODEL) if e.event == "post_deployment_check"][-1]
+    assert check.details["status"] == "failed"
+    assert check.details["observed"] < check.details["expected"] - check.details["max_drop"]
     rolled = [e for e in registry.events(MODEL) if e.event == "rolled_back"][-1]
     assert "post-deployment check failed" in rolled.reason
     assert rolled.run_id == dr.run_id
@@ -78,6 +86,7 @@ def test_truly_better_challenger_is_deployed_and_verified(dag, registry, world):
     assert st["deploy"] == "success" and st["deployment_verified"] == "success"
     assert st["rollback"] == "skipped" and st["reject"] == "skipped"
     assert registry.get_champion(MODEL).id == v3.id
+    assert events_of(registry, v3.id)[-1] == "post_deployment_check"
     evaluated = [e for e in registry.events(MODEL) if e.event == "evaluated"][-1]
     result = evaluated.details["result"]
     assert result["decision"] == "deploy" and result["c"] > result["b"]

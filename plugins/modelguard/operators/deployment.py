@@ -150,6 +150,7 @@ class PostDeploymentCheckOperator(BaseBranchOperator):
             registry_engine=registry,
             verdict=verdict,
             as_of=as_of_from_context(context),
+            run_id=context.get("run_id"),
             log=self.log,
         )
         context["ti"].xcom_push(key="check", value=check)
