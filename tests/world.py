@@ -152,5 +152,5 @@ def register_challenger(world: World, window: tuple[datetime, datetime]):
 
 
 def matured(end: datetime) -> datetime:
-    """When every outcome of sends before ``end`` is known (delay plus the generator's jitter)."""
-    return end + timedelta(hours=LABEL_DELAY_HOURS + 24)
+    """When every outcome of sends before ``end`` is known."""
+    return end + timedelta(hours=LABEL_DELAY_HOURS)

@@ -442,8 +442,9 @@ def generate_sends(
       send-hour effect flips, follow-ups help instead of hurting).
     - ``label_shift``: same inputs, the engagement odds halve.
 
-    ``magnitude`` scales every effect (0 = no change). ``outcome_at`` is ``sent_at`` plus
-    ``label_delay_hours`` plus up to 24 h of jitter.
+    ``magnitude`` scales every effect (0 = no change). ``outcome_at`` is when the outcome became
+    known: for an engagement a uniform time within ``label_delay_hours`` of ``sent_at``, for no
+    engagement exactly ``label_delay_hours`` after it (only then is "no" final).
     """
     _validate_scenario(scenario)
     features = _resolve_drift_features(scenario, drift_features)
@@ -508,8 +509,11 @@ def generate_sends(
         for name in features:
             missing[name] |= drifted & (u[:, _N_BASE_U + _FEATURE_INDEX[name]] < share)
 
-    jitter = np.floor(u[:, _U["jitter"]] * 86_400.0).astype("timedelta64[s]")
-    outcome_at = sent_at + np.timedelta64(round(label_delay_hours * 3600), "s") + jitter
+    # An engagement is known when it happens (within the delay); "did not engage" is only final
+    # once the delay has passed. Early labels are therefore biased towards positives.
+    delay_s = round(label_delay_hours * 3600)
+    seen_after = np.floor(u[:, _U["jitter"]] * delay_s).astype(np.int64)
+    outcome_at = sent_at + np.where(engaged == 1, seen_after, delay_s).astype("timedelta64[s]")
     stamps = pd.to_datetime(hour * 3600, unit="s").strftime("%Y%m%d%H").to_numpy(dtype=object)
     send_id = [f"{seed}-{s}-{p}" for s, p in zip(stamps, position.tolist(), strict=True)]
 

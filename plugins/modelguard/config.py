@@ -90,12 +90,27 @@ class DriftDetectionConfig:
     min_rows: int = field(metadata=_range(1))
 
 
+STRATEGIES = ("sliding_window", "weighted", "full_batch")
+
+
 @dataclass(frozen=True)
 class RetrainingConfig:
     drift_threshold: float = field(metadata=_range(0, open_lo=True))
     performance_threshold: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
     sliding_window_months: int = field(metadata=_range(1))
     weighted_retraining: bool
+    weight_half_life_days: float = field(metadata=_range(0, open_lo=True))
+    min_drifted_importance: float = field(metadata=_range(0, 1, open_lo=True))
+    cooldown_hours: float = field(metadata=_range(0))
+    min_new_labelled_rows: int = field(metadata=_range(0))
+    min_training_rows: int = field(metadata=_range(1))
+    min_positive_rows: int = field(metadata=_range(1))
+    holdout_share: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
+
+    @property
+    def default_strategy(self) -> str:
+        """``weighted`` when ``weighted_retraining`` is on, else ``sliding_window``."""
+        return "weighted" if self.weighted_retraining else "sliding_window"
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,8 @@ class MonitoringConfig:
     window_hours: int = field(metadata=_range(0, 24 * 366))
     start_date: datetime
     catchup: bool
+    min_labelled_rows: int = field(metadata=_range(1))
+    min_label_share: float = field(metadata=_range(0, 1, open_lo=True))
 
     @property
     def schedule_cron(self) -> str:

@@ -90,7 +90,10 @@ def test_schema_and_realistic_values(baseline: pd.DataFrame) -> None:
     assert set(df[LABEL_COLUMN]) == {0, 1}
     assert 0.25 <= df[LABEL_COLUMN].mean() <= 0.40
     delay = (df[LABEL_TIME_COLUMN] - df[TIME_COLUMN]) / timedelta(hours=1)
-    assert delay.min() >= LABEL_DELAY_HOURS and delay.max() < LABEL_DELAY_HOURS + 24
+    assert delay.min() >= 0 and delay.max() <= LABEL_DELAY_HOURS
+    engaged = df[LABEL_COLUMN] == 1
+    assert (delay[~engaged] == LABEL_DELAY_HOURS).all()  # "no" is final only at the horizon
+    assert delay[engaged].mean() == pytest.approx(LABEL_DELAY_HOURS / 2, rel=0.1)
     assert roc_auc_score(df[LABEL_COLUMN], df[SCORE_COLUMN]) > 0.62
 
 
