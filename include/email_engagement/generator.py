@@ -51,6 +51,7 @@ SCENARIOS = (
     "missing_surge",
     "concept_drift",
     "label_shift",
+    "audience_shift",
 )
 
 #: ``drift_features`` used when the caller passes None.
@@ -61,6 +62,7 @@ DEFAULT_DRIFT_FEATURES: dict[str, tuple[str, ...]] = {
     "missing_surge": ("company_size", "industry", "past_opens"),
     "concept_drift": (),
     "label_shift": (),
+    "audience_shift": ("company_size", "subject_length", "past_opens"),
 }
 
 #: Categories that never occur before drift; ``new_categories`` injects them.
@@ -441,6 +443,8 @@ def generate_sends(
     - ``concept_drift``: same inputs, new outcome function (personalization stops helping, the
       send-hour effect flips, follow-ups help instead of hurting).
     - ``label_shift``: same inputs, the engagement odds halve.
+    - ``audience_shift``: a new audience: the covariate shift of ``drift_features`` and the
+      concept drift together (what monitoring sees, and what makes a retrained model better).
 
     ``magnitude`` scales every effect (0 = no change). ``outcome_at`` is when the outcome became
     known: for an engagement a uniform time within ``label_delay_hours`` of ``sent_at``, for no
@@ -479,7 +483,7 @@ def generate_sends(
     f = _base_features(u, z)
     drifted = sent_at >= np.datetime64(drift_from, "us")
     m = float(magnitude)
-    if scenario == "covariate_shift":
+    if scenario in ("covariate_shift", "audience_shift"):
         _apply_covariate_shift(f, u, drifted, features, m)
     elif scenario == "new_categories":
         _apply_new_categories(f, u, drifted, features, m)
@@ -488,7 +492,7 @@ def generate_sends(
     score_logit = _log_odds(f, known_only=True) + _NOISE_SD * z[:, _Z["score"]]
     score = np.clip(_sigmoid(score_logit), 1e-6, 1.0 - 1e-6)
     true_logit = _log_odds(f)
-    if scenario == "concept_drift":
+    if scenario in ("concept_drift", "audience_shift"):
         drifted_logit = _log_odds(
             f,
             personalization_coef=_PERSONALIZATION_COEF * (1.0 - m),

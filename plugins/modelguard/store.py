@@ -124,7 +124,27 @@ monitoring_decisions_table = sa.Table(
     sa.Column("decided_at", UTCDateTime, nullable=False),
 )
 
-_TABLES = [drift_runs_table, drift_features_table, monitoring_decisions_table]
+# Label-dependent checks of one interval (performance, concept drift), one row per check and
+# model version, so a rerun replaces and two champions' numbers on one interval coexist.
+monitoring_checks_table = sa.Table(
+    "mg_monitoring_checks",
+    metadata,
+    *_interval_columns(),
+    sa.Column("check_name", sa.String(50), primary_key=True),
+    sa.Column("model_version_id", sa.Integer, primary_key=True),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(50), nullable=False),
+    sa.Column("result", JSONText, nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+_TABLES = [
+    drift_runs_table,
+    drift_features_table,
+    monitoring_decisions_table,
+    monitoring_checks_table,
+]
 
 _FLOAT_FIELDS = (
     "psi",
@@ -246,6 +266,25 @@ class MonitoringDecision:
     details: dict[str, Any]
     run_id: str | None
     decided_at: datetime
+
+
+@dataclass(frozen=True)
+class MonitoringCheck:
+    """One row of ``mg_monitoring_checks``: a label-dependent check of one interval."""
+
+    dag_id: str
+    interval_start: datetime
+    interval_end: datetime
+    check_name: str
+    model_version_id: int
+    model_name: str
+    status: str
+    result: dict[str, Any]
+    run_id: str | None = None
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _normalise_interval(self)
 
 
 def _record_values(record: Any, created_at: datetime) -> dict[str, Any]:
@@ -401,7 +440,49 @@ class ResultStore:
 
         return self._write(work)
 
+    def save_check(self, check: MonitoringCheck) -> MonitoringCheck:
+        """Store (or replace) one check of one interval and model version."""
+        start, end = _check_interval(check.dag_id, check.interval_start, check.interval_end)
+        t = monitoring_checks_table
+        values = _record_values(check, utcnow())
+        where = sa.and_(
+            _where_interval(t, check.dag_id, start, end),
+            t.c.check_name == check.check_name,
+            t.c.model_version_id == check.model_version_id,
+        )
+
+        def work(conn: Connection) -> MonitoringCheck:
+            conn.execute(sa.delete(t).where(where))
+            conn.execute(sa.insert(t).values(**values))
+            return MonitoringCheck(**values)
+
+        return self._write(work)
+
     # ------------------------------------------------------------------ reads
+
+    def checks(
+        self, dag_id: str, start: datetime, end: datetime, check_name: str | None = None
+    ) -> list[MonitoringCheck]:
+        """The checks stored for the interval (optionally one kind), by check and version."""
+        start, end = to_naive_utc(start), to_naive_utc(end)
+        t = monitoring_checks_table
+        query = sa.select(t).where(_where_interval(t, dag_id, start, end))
+        if check_name is not None:
+            query = query.where(t.c.check_name == check_name)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.c.check_name, t.c.model_version_id)).all()
+        return [_from_row(MonitoringCheck, r) for r in rows]
+
+    def last_decision_end(self, dag_id: str, decision: str, before: datetime) -> datetime | None:
+        """End of the newest interval ending before ``before`` whose decision was ``decision``:
+        the data-time of the last retraining request, for a cool-down that backfills respect."""
+        t = monitoring_decisions_table
+        query = sa.select(sa.func.max(t.c.interval_end)).where(
+            t.c.dag_id == dag_id, t.c.decision == decision, t.c.interval_end < to_naive_utc(before)
+        )
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar_one_or_none()
+        return None if value is None else to_naive_utc(value)
 
     def get_drift_run(self, dag_id: str, start: datetime, end: datetime) -> DriftRunRecord | None:
         """The drift run stored for the interval, or ``None``."""

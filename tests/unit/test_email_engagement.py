@@ -355,3 +355,19 @@ def test_train_model_accepts_sample_weight(baseline: pd.DataFrame) -> None:
     weights = np.where(small[LABEL_COLUMN] == 1, 2.0, 1.0)
     model = train_model(small, FEATURES, sample_weight=weights, random_state=1)
     assert model.predict_proba(small[INPUTS]).shape == (len(small), 2)
+
+
+def test_audience_shift_is_covariate_shift_plus_concept_drift(baseline: pd.DataFrame) -> None:
+    audience = _after(_drifted("audience_shift"))
+    covariate = _after(_drifted("covariate_shift"))
+    concept = _after(_drifted("concept_drift"))
+    for col in FEATURES:
+        pd.testing.assert_series_equal(audience[col], covariate[col])
+    assert not audience[LABEL_COLUMN].equals(covariate[LABEL_COLUMN])
+
+    # the outcome follows the drifted relation: personalization stops helping, as in concept drift
+    def effect(df: pd.DataFrame) -> float:
+        return df["personalization_score"].corr(df[LABEL_COLUMN].astype(float))
+
+    assert effect(covariate) > 0.1
+    assert abs(effect(audience)) < 0.05 and abs(effect(concept)) < 0.05
