@@ -2,8 +2,8 @@
 
 evaluate (McNemar on the validation window) -> deploy | reject; after a deployment, check the new
 champion on the freshest matured window and roll back automatically if it falls short of what the
-evaluation promised. Triggered by hand (or, later, by the retraining DAG); decisions are made "as
-of" the run's logical date or the ``as_of`` param, never the wall clock.
+evaluation promised. Triggered by hand; decisions are made "as of" the run's logical date or the
+``as_of`` param, never the wall clock.
 """
 
 from __future__ import annotations
@@ -14,14 +14,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from modelguard.config import load_config
-from modelguard.operators.deployment import (
-    DeployChallengerOperator,
-    EvaluationBranchOperator,
-    McNemarEvaluationOperator,
-    PostDeploymentCheckOperator,
-    RejectChallengerOperator,
-    RollbackOperator,
-)
+from modelguard.operators.deployment import add_gate_tasks
 
 cfg = load_config()
 
@@ -52,25 +45,6 @@ with DAG(
     },
     doc_md=__doc__,
 ) as dag:
-    evaluate_challenger = McNemarEvaluationOperator(task_id="evaluate_challenger")
-    branch_on_evaluation = EvaluationBranchOperator(
-        task_id="branch_on_evaluation",
-        evaluation_task_id="evaluate_challenger",
-        deploy_task_id="deploy",
-        reject_task_id="reject",
-    )
-    deploy = DeployChallengerOperator(task_id="deploy", evaluation_task_id="evaluate_challenger")
-    reject = RejectChallengerOperator(task_id="reject", evaluation_task_id="evaluate_challenger")
-    post_deployment_check = PostDeploymentCheckOperator(
-        task_id="post_deployment_check",
-        evaluation_task_id="evaluate_challenger",
-        verified_task_id="deployment_verified",
-        rollback_task_id="rollback",
-    )
-    deployment_verified = EmptyOperator(task_id="deployment_verified")
-    rollback = RollbackOperator(task_id="rollback", check_task_id="post_deployment_check")
+    _entry, exits = add_gate_tasks()
     done = EmptyOperator(task_id="done", trigger_rule="none_failed_min_one_success")
-
-    evaluate_challenger >> branch_on_evaluation >> [deploy, reject]
-    deploy >> post_deployment_check >> [deployment_verified, rollback]
-    [reject, deployment_verified, rollback] >> done
+    exits >> done

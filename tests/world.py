@@ -3,6 +3,7 @@ config file pointing at both. Shared by the monitoring unit tests and the DAG ru
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,14 +33,16 @@ class World:
 
     def env(self) -> dict[str, str]:
         """Environment that points Airflow and modelguard at this world."""
+
+        def conn(url: str) -> str:
+            return json.dumps(
+                {"conn_type": url.split(":", 1)[0].split("+")[0], "extra": {"sqlalchemy_url": url}}
+            )
+
         return {
             "MODELGUARD_CONFIG": str(self.config_path),
-            "AIRFLOW_CONN_MODELGUARD_SOURCE": json.dumps(
-                {"conn_type": "sqlite", "host": str(self.root / "source.db")}
-            ),
-            "AIRFLOW_CONN_MODELGUARD_REGISTRY": json.dumps(
-                {"conn_type": "sqlite", "host": str(self.root / "registry.db")}
-            ),
+            "AIRFLOW_CONN_MODELGUARD_SOURCE": conn(self.source_url),
+            "AIRFLOW_CONN_MODELGUARD_REGISTRY": conn(self.registry_url),
         }
 
 
@@ -54,10 +57,10 @@ def write_config(root: Path, **section_overrides: dict) -> Path:
     return path
 
 
-def new_world(root: Path) -> World:
+def new_world(root: Path, **section_overrides: dict) -> World:
     """An empty world: a config whose artifacts and reports live under ``root``."""
     root.mkdir(parents=True, exist_ok=True)
-    config_path = write_config(root)
+    config_path = write_config(root, **section_overrides)
     return World(
         root=root,
         config_path=config_path,
@@ -154,3 +157,49 @@ def register_challenger(world: World, window: tuple[datetime, datetime]):
 def matured(end: datetime) -> datetime:
     """When every outcome of sends before ``end`` is known."""
     return end + timedelta(hours=LABEL_DELAY_HOURS)
+
+
+# A world for the whole retraining path: a new audience arrives on AUDIENCE_START (inputs shift
+# and the feature->engagement relation changes), so monitoring sees drift and a model retrained
+# on the new regime beats the stale champion.
+AUDIENCE_SEED_START = datetime(2026, 6, 1)
+AUDIENCE_START = datetime(2026, 7, 1)
+AUDIENCE_SEED_END = datetime(2026, 8, 12)
+AUDIENCE_CHAMPION = (datetime(2026, 6, 1), datetime(2026, 6, 25))
+AUDIENCE_QUIET_RUN = datetime(2026, 6, 28)  # everything it reads is before the new audience
+AUDIENCE_DRIFT_RUN = datetime(2026, 8, 10)  # everything it reads is after it
+AUDIENCE_RETRAINING = {"weighted_retraining": False, "sliding_window_months": 1}
+
+
+def build_audience_world(
+    root: Path, *, source_url: str | None = None, registry_url: str | None = None
+) -> World:
+    """Seeded source (audience shift) and a pre-shift champion; SQLite unless URLs are given."""
+    from email_engagement.bootstrap import train_and_register
+    from email_engagement.generator import seed_source
+    from modelguard.source import engine_for_url
+
+    world = new_world(root, retraining=AUDIENCE_RETRAINING)
+    world = dataclasses.replace(
+        world,
+        source_url=source_url or world.source_url,
+        registry_url=registry_url or world.registry_url,
+    )
+    source = engine_for_url(world.source_url)
+    seed_source(
+        source,
+        AUDIENCE_SEED_START,
+        AUDIENCE_SEED_END,
+        seed=31,
+        sends_per_hour=SENDS_PER_HOUR,
+        scenario="audience_shift",
+        drift_start=AUDIENCE_START,
+    )
+    train_and_register(
+        world.config,
+        source,
+        engine_for_url(world.registry_url),
+        *AUDIENCE_CHAMPION,
+        as_of=matured(AUDIENCE_CHAMPION[1]),
+    )
+    return world

@@ -127,6 +127,7 @@ class MonitoringConfig:
     window_hours: int = field(metadata=_range(0, 24 * 366))
     start_date: datetime
     catchup: bool
+    label_window_hours: int = field(metadata=_range(1, 24 * 366))
     min_labelled_rows: int = field(metadata=_range(1))
     min_label_share: float = field(metadata=_range(0, 1, open_lo=True))
 

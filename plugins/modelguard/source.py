@@ -176,3 +176,72 @@ def read_window(
             .dt.as_unit("us")
         )
     return frame
+
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+
+def matured_window(window: Window, label_delay_hours: float) -> Window:
+    """The sends whose outcome is final by ``window.end``: ``window`` moved back by the delay.
+
+    Outcomes become final at most ``label_delay_hours`` after the send, so every send in
+    ``[start - delay, end - delay)`` has its final outcome by ``end``.
+    """
+    import math
+    from datetime import timedelta
+
+    from modelguard.window import Window
+
+    try:
+        hours = float(label_delay_hours)
+    except (TypeError, ValueError):
+        hours = math.nan
+    if isinstance(label_delay_hours, bool) or not math.isfinite(hours) or hours < 0:
+        raise DataValidationError(
+            f"label_delay_hours must be a finite number >= 0, got {label_delay_hours!r}"
+        )
+    delay = timedelta(hours=hours)
+    return Window(start=window.start - delay, end=window.end - delay)
+
+
+def label_counts(
+    engine: Engine,
+    table: str,
+    time_column: str,
+    label_column: str,
+    label_time_column: str,
+    window: Window,
+    as_of: datetime,
+) -> tuple[int, int]:
+    """``(sends, labelled)`` of ``table`` in ``[window.start, window.end)`` (by ``time_column``).
+
+    ``labelled`` counts the sends whose ``label_column`` is not null and whose
+    ``label_time_column`` is at or before ``as_of`` (aware, or naive UTC), i.e. outcomes known
+    by then.
+    One query; times compared as in :func:`count_rows`.
+    """
+    from modelguard.window import to_naive_utc
+
+    schema, name, existing = _inspect_columns(engine, table)
+    _check_columns(table, [time_column, label_column, label_time_column], existing)
+    known = sa.and_(
+        sa.column(label_column).is_not(None),
+        _time_expr(engine, label_time_column) <= _bound(engine, to_naive_utc(as_of)),
+    )
+    stmt = (
+        sa.select(sa.func.count(), sa.func.count(sa.case((known, 1))))
+        .select_from(sa.table(name, schema=schema))
+        .where(_window_clause(engine, time_column, window))
+    )
+    with engine.connect() as conn:
+        sends, labelled = conn.execute(stmt).one()
+    return int(sends), int(labelled or 0)
+
+
+def enough_labels(
+    sends: int, labelled: int, min_labelled_rows: int, min_label_share: float
+) -> bool:
+    """Whether ``labelled`` of ``sends`` is at least ``min_labelled_rows`` and at least the share
+    ``min_label_share`` (> 0) of the sends. A window without sends never has enough."""
+    return sends > 0 and labelled >= min_labelled_rows and labelled / sends >= min_label_share

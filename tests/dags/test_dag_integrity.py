@@ -22,9 +22,12 @@ def dagbag(airflow_db):
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert {"modelguard_monitoring", "modelguard_deployment", "modelguard_rollback"} <= set(
-        dagbag.dags
-    )
+    assert {
+        "modelguard_monitoring",
+        "modelguard_deployment",
+        "modelguard_rollback",
+        "modelguard_retraining",
+    } <= set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in (ROOT / "dags").glob("*.py")))
@@ -52,14 +55,21 @@ def test_monitoring_dag_shape(dagbag):
     assert set(dag.task_ids) == {
         "wait_for_data",
         "detect_drift",
-        "branch_on_drift",
-        "major_drift",
-        "minor_drift",
+        "wait_for_labels",
+        "measure_performance",
+        "detect_concept_drift",
+        "decide",
+        "trigger_retraining",
+        "alert",
         "healthy",
         "done",
     }
     assert dag.get_task("done").trigger_rule == "none_failed_min_one_success"
     assert dag.get_task("wait_for_data").mode == "reschedule"
+    labels = dag.get_task("wait_for_labels")
+    assert labels.mode == "reschedule" and labels.soft_fail
+    for task_id in ("measure_performance", "detect_concept_drift", "decide"):
+        assert dag.get_task(task_id).trigger_rule == "none_failed", task_id
     assert {
         "window_start",
         "window_end",
@@ -67,12 +77,34 @@ def test_monitoring_dag_shape(dagbag):
         "psi_critical",
         "ks_significance",
         "min_rows",
+        "retrain_on_backfill",
     } <= set(dag.params)
-    assert dag.get_task("branch_on_drift").downstream_task_ids == {
-        "major_drift",
-        "minor_drift",
-        "healthy",
+    assert dag.get_task("decide").downstream_task_ids == {"trigger_retraining", "alert", "healthy"}
+    assert dag.get_task("trigger_retraining").trigger_dag_id == "modelguard_retraining"
+
+
+def test_retraining_dag_shape_and_params(dagbag):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = dagbag.dags["modelguard_retraining"]
+    chain = ["build_training_set", "train_challenger", "register_challenger", "deploy_mode"]
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
+        assert downstream in dag.get_task(upstream).downstream_task_ids
+    assert dag.get_task("deploy_mode").downstream_task_ids == {
+        "evaluate_challenger",
+        "not_deployed",
     }
+    assert dag.get_task("branch_on_evaluation").downstream_task_ids == {
+        "deploy",
+        "reject",
+        "evaluation_only",
+    }
+    assert dag.get_task("done").trigger_rule == "none_failed_min_one_success"
+    params = dag.params
+    assert params.get_param("strategy").resolve("sliding_window") == "sliding_window"
+    for name, bad in (("strategy", "yolo"), ("deploy", "sometimes"), ("window_months", 0)):
+        with pytest.raises(ParamValidationError):
+            params.get_param(name).resolve(bad)
 
 
 @pytest.mark.parametrize(

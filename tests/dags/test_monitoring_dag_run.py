@@ -44,7 +44,8 @@ def test_healthy_interval_takes_the_healthy_branch(world, dag):
     st = task_states(dr)
     assert str(dr.state) == "success", st
     assert st["healthy"] == "success"
-    assert st["major_drift"] == st["minor_drift"] == "skipped"
+    assert st["trigger_retraining"] == st["alert"] == "skipped"
+    assert st["measure_performance"] == st["detect_concept_drift"] == "success"
     assert st["done"] == "success"
     # CronDataIntervalTimetable: the manual run's interval ends at the logical date; the
     # window is the 24 h before it.
@@ -61,14 +62,19 @@ def test_manual_run_without_logical_date_uses_window_params(world, dag):
     dr = dag.test(logical_date=None, run_conf=conf)
     st = task_states(dr)
     assert str(dr.state) == "success", st
-    assert st["major_drift"] == "success"
-    assert st["minor_drift"] == st["healthy"] == "skipped"
+    assert st["trigger_retraining"] == "success"
+    assert st["alert"] == st["healthy"] == "skipped"
     run, features, decision = stored(world, start, end)
     assert run.verdict == "major"
     drifted = {f.feature for f in features if f.drifted}
     assert {"company_size", "subject_length"} <= drifted
-    assert decision.decision == "retraining_recommended"
+    assert decision.decision == "retrain"
+    assert "drift" in decision.details["decision"]["triggers"]
     assert decision.details["report_uri"].endswith("drift_report.json")
+    triggered = retraining_runs()
+    assert [r.run_id for r in triggered] == [f"retrain__{dr.run_id}"]
+    assert triggered[0].conf["drift_report_uri"] == decision.details["report_uri"]
+    assert triggered[0].conf["as_of"] == end.isoformat()
 
     # a rerun of the same window replaces rather than duplicates
     dr2 = dag.test(logical_date=None, run_conf=conf)
@@ -76,3 +82,14 @@ def test_manual_run_without_logical_date_uses_window_params(world, dag):
     run2, features2, _ = stored(world, start, end)
     assert run2.run_id == dr2.run_id != run.run_id
     assert len(features2) == len(features)
+
+
+def retraining_runs():
+    """modelguard_retraining runs queued in Airflow's metadata DB (test-side read)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == "modelguard_retraining").all()
+        session.expunge_all()
+    return runs

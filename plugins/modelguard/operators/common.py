@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 THRESHOLD_PARAMS = (
@@ -26,6 +27,18 @@ def window_from_context(context: Any, window_hours: int):
         window_end=params.get("window_end"),
         window_hours=window_hours,
     )
+
+
+def trailing_window_from_context(context: Any, hours: int):
+    """The ``hours`` ending where the run's window ends (params or data interval; 0 = the window
+    itself): label checks look back further than the drift window, and a manual window only
+    fixes their end."""
+    from modelguard.window import Window
+
+    window = window_from_context(context, hours)
+    if not hours:
+        return window
+    return Window(window.end - timedelta(hours=hours), window.end)
 
 
 def threshold_overrides(context: Any, explicit: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -51,18 +51,34 @@ class McNemarEvaluationOperator(BaseOperator):
 
 
 class EvaluationBranchOperator(BaseBranchOperator):
-    """Follow ``deploy`` or ``reject`` from the evaluation verdict."""
+    """Follow ``deploy`` or ``reject`` from the evaluation verdict; with
+    ``mode="force_evaluation_only"`` always ``evaluation_only_task_id`` (nothing promoted)."""
+
+    template_fields = ("mode",)
 
     def __init__(
-        self, *, evaluation_task_id: str, deploy_task_id: str, reject_task_id: str, **kwargs: Any
+        self,
+        *,
+        evaluation_task_id: str,
+        deploy_task_id: str,
+        reject_task_id: str,
+        evaluation_only_task_id: str | None = None,
+        mode: str = "auto",
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.evaluation_task_id = evaluation_task_id
+        self.evaluation_only_task_id = evaluation_only_task_id
+        self.mode = mode
         self.branches = {"deploy": deploy_task_id, "reject": reject_task_id}
 
     def choose_branch(self, context: Any) -> str:
         verdict = context["ti"].xcom_pull(task_ids=self.evaluation_task_id)
-        return branch_for_verdict(verdict, self.branches, self.evaluation_task_id, key="decision")
+        chosen = branch_for_verdict(verdict, self.branches, self.evaluation_task_id, key="decision")
+        if self.mode == "force_evaluation_only" and self.evaluation_only_task_id:
+            self.log.info("Evaluation only: the gate decided %s; nothing is promoted", chosen)
+            return self.evaluation_only_task_id
+        return chosen
 
 
 class DeployChallengerOperator(BaseOperator):
@@ -210,3 +226,42 @@ class RollbackOperator(BaseOperator):
             run_id=context.get("run_id"),
             log=self.log,
         )
+
+
+def add_gate_tasks(
+    *, challenger_version_id: Any = None, mode: str = "auto", evaluation_only: bool = False
+):
+    """The gate as tasks in the current DAG context: evaluate -> deploy | reject; deploy ->
+    check -> verified | rollback. Returns (entry task, exit tasks) so DAGs wire it in."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    evaluate_challenger = McNemarEvaluationOperator(
+        task_id="evaluate_challenger", challenger_version_id=challenger_version_id
+    )
+    evaluation_only_task = EmptyOperator(task_id="evaluation_only") if evaluation_only else None
+    branch_on_evaluation = EvaluationBranchOperator(
+        task_id="branch_on_evaluation",
+        evaluation_task_id="evaluate_challenger",
+        deploy_task_id="deploy",
+        reject_task_id="reject",
+        evaluation_only_task_id="evaluation_only" if evaluation_only else None,
+        mode=mode,
+    )
+    deploy = DeployChallengerOperator(task_id="deploy", evaluation_task_id="evaluate_challenger")
+    reject = RejectChallengerOperator(task_id="reject", evaluation_task_id="evaluate_challenger")
+    post_deployment_check = PostDeploymentCheckOperator(
+        task_id="post_deployment_check",
+        evaluation_task_id="evaluate_challenger",
+        verified_task_id="deployment_verified",
+        rollback_task_id="rollback",
+    )
+    deployment_verified = EmptyOperator(task_id="deployment_verified")
+    rollback = RollbackOperator(task_id="rollback", check_task_id="post_deployment_check")
+
+    evaluate_challenger >> branch_on_evaluation >> [deploy, reject]
+    deploy >> post_deployment_check >> [deployment_verified, rollback]
+    exits = [reject, deployment_verified, rollback]
+    if evaluation_only_task is not None:
+        branch_on_evaluation >> evaluation_only_task
+        exits.append(evaluation_only_task)
+    return evaluate_challenger, exits

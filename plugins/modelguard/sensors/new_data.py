@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
-
-from modelguard.exceptions import ConfigError, DataValidationError
+from modelguard.exceptions import ConfigError
+from modelguard.sensors.base import WindowSensor, event_window_label
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from modelguard.triggers.new_data import NewDataTrigger
     from modelguard.window import Window
 
-# Extra time the triggerer gives the trigger beyond its own deadline, so that the trigger's
-# "timeout" event (with the row count) normally arrives before Airflow's bare deferral timeout.
-DEFER_TIMEOUT_GRACE = timedelta(minutes=5)
 
-
-class NewDataSensor(BaseSensorOperator):
+class NewDataSensor(WindowSensor):
     """Succeed once ``table`` has at least ``min_rows`` rows whose ``time_column`` is in the run's
     window; return (XCom) the row count.
 
@@ -51,13 +45,12 @@ class NewDataSensor(BaseSensorOperator):
         mode: str = "reschedule",
         **kwargs: Any,
     ) -> None:
-        super().__init__(mode=mode, **kwargs)
+        super().__init__(deferrable=deferrable, mode=mode, **kwargs)
         self.conn_id = conn_id
         self.table = table
         self.time_column = time_column
         self.min_rows = min_rows
         self.window_hours = window_hours
-        self.deferrable = deferrable
         self._last_count: int | None = None
         self._window: Window | None = None
 
@@ -77,9 +70,8 @@ class NewDataSensor(BaseSensorOperator):
         return value
 
     def _resolve_window(self, context: Context) -> Window:
-        from modelguard.window import resolve_window
+        from modelguard.operators.common import window_from_context
 
-        params = context.get("params") or {}
         try:
             window_hours = int(self.window_hours or 0)
         except (TypeError, ValueError):
@@ -87,15 +79,8 @@ class NewDataSensor(BaseSensorOperator):
                 f"{self.task_id}: window_hours must be a non-negative integer, "
                 f"got {self.window_hours!r}"
             ) from None
-        window = resolve_window(
-            context.get("data_interval_start"),
-            context.get("data_interval_end"),
-            window_start=params.get("window_start"),
-            window_end=params.get("window_end"),
-            window_hours=window_hours,
-        )
-        self._window = window
-        return window
+        self._window = window_from_context(context, window_hours)
+        return self._window
 
     def _count(self, window: Window) -> int:
         from modelguard.hooks.db import ModelguardDbHook
@@ -130,100 +115,50 @@ class NewDataSensor(BaseSensorOperator):
         )
         return rows >= min_rows
 
-    def execute(self, context: Context) -> int:
-        if self.deferrable:
-            return self._execute_deferrable(context)
-        try:
-            super().execute(context)
-        except AirflowSensorTimeout as exc:
-            label = self._window.label if self._window else "(unresolved)"
-            raise AirflowSensorTimeout(
-                self.timeout_message(label, self._last_count, self._min_rows())
-            ) from exc
+    # -- WindowSensor hooks ---------------------------------------------------------------------
+
+    def poke_result(self) -> int:
         return int(self._last_count or 0)
 
-    def _execute_deferrable(self, context: Context) -> int:
-        from airflow.sdk import timezone
-
+    def build_trigger(self, deadline: str) -> NewDataTrigger:
         from modelguard.triggers.new_data import NewDataTrigger
 
-        if self.poke(context):
-            return int(self._last_count or 0)
         window = self._window
         assert window is not None  # set by poke
-        deadline = timezone.utcnow() + timedelta(seconds=self.timeout)
-        self.defer(
-            trigger=NewDataTrigger(
-                conn_id=self.conn_id,
-                table=self.table,
-                time_column=self.time_column,
-                window_start=window.start.isoformat(),
-                window_end=window.end.isoformat(),
-                min_rows=self._min_rows(),
-                poll_interval=self.poke_interval,
-                deadline=deadline.isoformat(),
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout) + DEFER_TIMEOUT_GRACE,
+        return NewDataTrigger(
+            conn_id=self.conn_id,
+            table=self.table,
+            time_column=self.time_column,
+            window_start=window.start.isoformat(),
+            window_end=window.end.isoformat(),
+            min_rows=self._min_rows(),
+            poll_interval=self.poke_interval,
+            deadline=deadline,
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> int:
-        """Resume after the trigger fired: return the row count, or raise with table and window."""
-        event = event or {}
-        status = event.get("status")
-        label = _event_window_label(event)
+    def poke_timeout_text(self) -> str:
+        label = self._window.label if self._window else "(unresolved)"
+        return self.timeout_message(label, self._last_count, self._min_rows())
+
+    def event_result(self, event: dict[str, Any]) -> int:
+        rows = int(event["rows"])
         table = event.get("table", self.table)
-        if status == "success":
-            rows = int(event["rows"])
-            self.log.info("%s: %d rows in window %s, done", table, rows, label)
-            self._last_count = rows
-            return rows
-        if status == "timeout":
-            min_rows = int(event.get("min_rows", self._min_rows()))
-            raise AirflowSensorTimeout(self.timeout_message(label, event.get("rows"), min_rows))
-        message = event.get("message", f"unexpected trigger event {event!r}")
-        text = f"NewDataSensor could not count rows of table {table!r} in window {label}: {message}"
-        error_class = _NON_TRANSIENT_ERRORS.get(event.get("error_type", ""))
-        if error_class is not None:
-            raise error_class(text)
-        raise AirflowException(text)
+        self.log.info("%s: %d rows in window %s, done", table, rows, event_window_label(event))
+        self._last_count = rows
+        return rows
 
-    def resume_execution(
-        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context
-    ) -> Any:
-        from airflow.sdk.exceptions import TaskDeferralTimeout
+    def event_timeout_text(self, event: dict[str, Any]) -> str:
+        min_rows = int(event.get("min_rows", self._min_rows()))
+        return self.timeout_message(event_window_label(event), event.get("rows"), min_rows)
 
-        # If the triggerer itself times the deferral out (trigger stuck past deadline + grace),
-        # the base class turns TaskDeferralTimeout into a bare AirflowSensorTimeout: give it the
-        # table/window message.
+    def event_error_text(self, event: dict[str, Any], message: str) -> str:
+        table = event.get("table", self.table)
+        label = event_window_label(event)
+        return f"NewDataSensor could not count rows of table {table!r} in window {label}: {message}"
+
+    def deferral_timeout_text(self, context: Context) -> str:
         try:
-            return super().resume_execution(next_method, next_kwargs, context)
-        except AirflowSensorTimeout as exc:
-            if not isinstance(exc.__cause__, TaskDeferralTimeout):
-                raise
-            try:
-                label = self._resolve_window(context).label
-            except Exception:
-                label = "(unresolved)"
-            raise AirflowSensorTimeout(self.timeout_message(label, None, self._min_rows())) from exc
-
-
-_NON_TRANSIENT_ERRORS: dict[str, type[Exception]] = {
-    "DataValidationError": DataValidationError,
-    "ConfigError": ConfigError,
-    "UnsupportedConnectionError": ConfigError,
-}
-
-
-def _event_window_label(event: dict[str, Any]) -> str:
-    from datetime import datetime
-
-    from modelguard.window import Window, to_naive_utc
-
-    try:
-        return Window(
-            start=to_naive_utc(datetime.fromisoformat(event["window_start"])),
-            end=to_naive_utc(datetime.fromisoformat(event["window_end"])),
-        ).label
-    except (KeyError, TypeError, ValueError):
-        return "(unknown)"
+            label = self._resolve_window(context).label
+        except Exception:
+            label = "(unresolved)"
+        return self.timeout_message(label, None, self._min_rows())

@@ -1,0 +1,162 @@
+"""Label-dependent monitoring operators and the retraining decision (thin, over label_checks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import BaseBranchOperator, BaseOperator
+
+from modelguard.operators.branch import branch_for_verdict
+from modelguard.operators.common import (
+    load_run_config,
+    pull_dict,
+    trailing_window_from_context,
+    window_from_context,
+)
+
+
+class _MaturedWindowOperator(BaseOperator):
+    """Runs a check on the run's matured window: the ``monitoring.label_window_hours`` ending
+    ``source.label_delay_hours`` before the run's end, judged as of that end. Runs even when the labels sensor was skipped (soft-failed):
+    the check then records the labels as missing."""
+
+    template_fields = ("config_path",)
+    check = None  # set by subclasses: a function of modelguard.label_checks
+
+    def __init__(
+        self,
+        *,
+        config_path: str | None = None,
+        window_hours: int | None = None,
+        trigger_rule: str = "none_failed",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(trigger_rule=trigger_rule, **kwargs)
+        self.config_path = config_path
+        self.window_hours = window_hours
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from modelguard import label_checks
+
+        config, source, registry = load_run_config(self.config_path)
+        mon = config.monitoring
+        hours = mon.label_window_hours if self.window_hours is None else self.window_hours
+        window = trailing_window_from_context(context, hours)
+        return getattr(label_checks, self.check)(
+            config=config,
+            source_engine=source,
+            registry_engine=registry,
+            window=label_checks.matured_window(window, config.source.label_delay_hours),
+            as_of=window.end,
+            dag_id=self.dag_id,
+            run_id=context.get("run_id"),
+            log=self.log,
+        )
+
+
+class PerformanceOperator(_MaturedWindowOperator):
+    """The champion's realised metrics (accuracy, precision, recall, F1, ROC AUC, log loss,
+    engagement rate, calibration) on matured labels, and degradation against its evaluated
+    baseline; stored per (model version, interval)."""
+
+    check = "run_performance_check"
+    ui_color = "#cfe8ff"
+
+
+class ConceptDriftOperator(_MaturedWindowOperator):
+    """The feature->engagement relation on matured labels against the reference profile."""
+
+    check = "run_concept_check"
+    ui_color = "#ffe0cc"
+
+
+class RetrainDecisionOperator(BaseBranchOperator):
+    """Combine drift, performance and concept drift (``should_retrain``), store the decision and
+    follow ``retrain`` / ``alert`` / ``healthy``."""
+
+    template_fields = ("config_path",)
+
+    def __init__(
+        self,
+        *,
+        drift_task_id: str,
+        performance_task_id: str,
+        concept_task_id: str,
+        retrain_task_id: str,
+        alert_task_id: str,
+        healthy_task_id: str,
+        config_path: str | None = None,
+        window_hours: int | None = None,
+        trigger_rule: str = "none_failed",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(trigger_rule=trigger_rule, **kwargs)
+        self.drift_task_id = drift_task_id
+        self.performance_task_id = performance_task_id
+        self.concept_task_id = concept_task_id
+        self.config_path = config_path
+        self.window_hours = window_hours
+        self.branches = {
+            "retrain": retrain_task_id,
+            "alert": alert_task_id,
+            "healthy": healthy_task_id,
+        }
+
+    def choose_branch(self, context: Any) -> str:
+        from modelguard.label_checks import decide_retraining
+
+        config, source, registry = load_run_config(self.config_path)
+        hours = config.monitoring.window_hours if self.window_hours is None else self.window_hours
+        ti = context["ti"]
+        decision = decide_retraining(
+            config=config,
+            source_engine=source,
+            registry_engine=registry,
+            drift=pull_dict(context, self.drift_task_id, "drift verdict"),
+            performance=ti.xcom_pull(task_ids=self.performance_task_id),
+            concept=ti.xcom_pull(task_ids=self.concept_task_id),
+            window=window_from_context(context, hours),
+            dag_id=self.dag_id,
+            run_id=context.get("run_id"),
+            log=self.log,
+        )
+        ti.xcom_push(key="decision", value=decision)
+        return branch_for_verdict(decision, self.branches, self.task_id)
+
+
+class TriggerRetrainingOperator(TriggerDagRunOperator):
+    """Start ``modelguard_retraining`` with the decision's reason, drift report and ``as_of``.
+
+    The triggered run id is derived from this run's id, so a rerun of the same monitoring
+    interval does not start a second retraining. A backfill records the decision but starts no
+    retraining for a historical interval unless the run's ``retrain_on_backfill`` param is set.
+    """
+
+    def __init__(
+        self,
+        *,
+        decision_task_id: str,
+        trigger_dag_id: str = "modelguard_retraining",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("logical_date", None)
+        kwargs.setdefault("skip_when_already_exists", True)
+        super().__init__(trigger_dag_id=trigger_dag_id, **kwargs)
+        self.decision_task_id = decision_task_id
+
+    def execute(self, context: Any):
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        decision = pull_dict(context, self.decision_task_id, "retraining decision", key="decision")
+        run_type = str(getattr(context.get("dag_run"), "run_type", "") or "")
+        params = context.get("params") or {}
+        if run_type.endswith("backfill") and not params.get("retrain_on_backfill"):
+            raise AirflowSkipException(
+                "backfill of a historical interval: the retraining decision is recorded but no "
+                "retraining is started (set the retrain_on_backfill param to start it)"
+            )
+        self.conf = decision["trigger_conf"]
+        self.trigger_run_id = f"retrain__{context['run_id']}"
+        self.log.info("Starting %s: %s", self.trigger_dag_id, self.conf["reason"])
+        return super().execute(context)
