@@ -1,7 +1,11 @@
-"""`make demo`: seed months of synthetic sends, bootstrap a champion, run monitoring in Airflow.
+"""`make demo`: the modelguard story, run through Airflow on the embedded SQLite default.
 
-Run through the Makefile, which sets AIRFLOW_HOME, the connections and PYTHONPATH. Rerunnable:
-seeding replaces its time range and a registered champion is reused.
+Seeds months of synthetic sends in which a new audience arrives (inputs shift and the
+feature->engagement relation changes), bootstraps the first champion, then runs the DAGs with
+``airflow dags test``: monitoring on a healthy and a drifted day, the retraining that monitoring
+starts (strategy, window, McNemar gate, deployment), and a manual rollback. Run through the
+Makefile, which sets AIRFLOW_HOME, the connections and PYTHONPATH. Rerunnable: seeding replaces
+its time range and a registered champion is reused.
 """
 
 from __future__ import annotations
@@ -16,17 +20,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 SEED_START = datetime(2026, 6, 1)
-DRIFT_START = datetime(2026, 9, 1)  # covariate shift: inputs move, the relation stays
-CONCEPT_START = datetime(2026, 10, 1)  # concept drift: inputs as before, the relation changes
-SEED_END = datetime(2026, 11, 1)
+AUDIENCE_START = datetime(2026, 9, 1)  # inputs shift and the relation changes
+SEED_END = datetime(2026, 10, 20)
 TRAIN_END = datetime(2026, 8, 1)
 HEALTHY_RUN = datetime(2026, 8, 20)  # monitors the 24 h before it
-DRIFTED_RUN = datetime(2026, 9, 20)
-SHIFT_CHALLENGER = (datetime(2026, 9, 1), datetime(2026, 9, 18))
-SHIFT_GATE_AS_OF = datetime(2026, 10, 1)
-CONCEPT_CHALLENGER = (datetime(2026, 10, 1), datetime(2026, 10, 20))
-CONCEPT_GATE_AS_OF = datetime(2026, 11, 1)
-DAG_ID = "modelguard_monitoring"
+DRIFTED_RUN = datetime(2026, 10, 15)
+MONITORING = "modelguard_monitoring"
 
 
 def _url_from_conn_env(name: str) -> str:
@@ -50,43 +49,42 @@ def main() -> int:
     from modelguard.store import ResultStore
 
     config = load_config()
+    name = config.model.name
     source = engine_for_url(_url_from_conn_env("AIRFLOW_CONN_MODELGUARD_SOURCE"))
     registry_engine = engine_for_url(_url_from_conn_env("AIRFLOW_CONN_MODELGUARD_REGISTRY"))
 
     print(f"== 1. Seeding {SEED_START:%Y-%m-%d}..{SEED_END:%Y-%m-%d} of synthetic sends")
-    print(f"      covariate shift from {DRIFT_START:%Y-%m-%d}, concept drift from ", end="")
-    print(f"{CONCEPT_START:%Y-%m-%d}, {args.sends_per_hour}/hour")
+    print(f"      a new audience from {AUDIENCE_START:%Y-%m-%d}: company size, subject length and")
+    print("      past opens shift, and personalization / send hour / follow-ups work differently")
     t0 = time.perf_counter()
-    common = dict(seed=7, sends_per_hour=args.sends_per_hour)
     rows = seed_source(
         source,
         SEED_START,
-        CONCEPT_START,
-        scenario="covariate_shift",
-        drift_start=DRIFT_START,
-        **common,
-    )
-    rows += seed_source(
-        source,
-        CONCEPT_START,
         SEED_END,
-        scenario="concept_drift",
-        drift_start=CONCEPT_START,
-        **common,
+        seed=7,
+        sends_per_hour=args.sends_per_hour,
+        scenario="audience_shift",
+        drift_start=AUDIENCE_START,
     )
     print(f"      {rows} rows written in {time.perf_counter() - t0:.1f}s")
 
     registry = ModelRegistry(registry_engine)
     registry.ensure_schema()
     try:
-        champion = registry.get_champion(config.model.name)
+        champion = registry.get_champion(name)
         print(f"== 2. Champion already registered: {champion.label}")
     except NoChampionError:
         print(f"== 2. Training the first model on {SEED_START:%Y-%m-%d}..{TRAIN_END:%Y-%m-%d}")
         champion = train_and_register(
-            config, source, registry_engine, SEED_START, TRAIN_END, run_id="demo_bootstrap"
+            config,
+            source,
+            registry_engine,
+            SEED_START,
+            TRAIN_END,
+            run_id="demo_bootstrap",
+            as_of=TRAIN_END + timedelta(hours=config.source.label_delay_hours),
         )
-        print(f"      champion: {champion.label}")
+        print(f"      champion: {champion.label} (bootstrapped: the gate needs a champion)")
     m = champion.metrics
     print(
         f"      holdout accuracy {m['accuracy']:.3f}, ROC AUC {m['roc_auc']:.3f}, "
@@ -94,61 +92,110 @@ def main() -> int:
     )
 
     store = ResultStore(registry_engine)
-    for label, run_at in (("healthy", HEALTHY_RUN), ("drifted", DRIFTED_RUN)):
-        print(f"== 3. Airflow: dags test {DAG_ID} {run_at:%Y-%m-%dT%H:%M} ({label} period)")
-        if not dags_test(args.var, DAG_ID, run_at):
+    for label, run_at in (("healthy", HEALTHY_RUN), ("new-audience", DRIFTED_RUN)):
+        print(f"== 3. Airflow: dags test {MONITORING} {run_at:%Y-%m-%dT%H:%M} ({label} period)")
+        if not dags_test(args.var, MONITORING, run_at):
             return 1
         window_start = run_at - timedelta(hours=config.monitoring.window_hours)
-        run = store.get_drift_run(DAG_ID, window_start, run_at)
-        decision = store.get_decision(DAG_ID, window_start, run_at)
-        print(f"      window {window_start:%Y-%m-%d %H:%M} .. {run_at:%Y-%m-%d %H:%M} UTC")
-        print(f"      verdict: {run.verdict.upper()} -> branch decision: {decision.decision}")
+        run = store.get_drift_run(MONITORING, window_start, run_at)
+        decision = store.get_decision(MONITORING, window_start, run_at)
+        print(f"      drift window {window_start:%Y-%m-%d %H:%M} .. {run_at:%Y-%m-%d %H:%M} UTC")
         print(f"      {run.summary.get('text')}")
         print(f"      report: {run.html_uri}")
+        checks = store.checks(MONITORING, *_label_window(config, run_at))
+        for check in checks:
+            print(
+                f"      {check.check_name} on matured labels: {check.status} "
+                f"({check.result.get('reason')})"
+            )
+        print(f"      decision: {decision.decision.upper()}: {decision.reason}")
 
-    gate_story = (
-        ("covariate-shift", SHIFT_CHALLENGER, SHIFT_GATE_AS_OF),
-        ("concept-drift", CONCEPT_CHALLENGER, CONCEPT_GATE_AS_OF),
-    )
-    for label, (start, end), as_of in gate_story:
-        print(f"== 4. A challenger trained on the {label} period {start:%m-%d}..{end:%m-%d}")
-        challenger = train_and_register(
-            config,
-            source,
-            registry_engine,
-            start,
-            end,
-            make_champion=False,
-            run_id="demo",
-            as_of=end + timedelta(days=4),  # trained once the window's labels had matured
-        )
-        print(f"      registered {challenger.label} as challenger")
-        print(f"      Airflow: dags test modelguard_deployment {as_of:%Y-%m-%dT%H:%M}")
-        if not dags_test(args.var, "modelguard_deployment", as_of):
+    print("== 4. The retraining monitoring started (run with the conf it was given)")
+    queued = _queued_conf(DRIFTED_RUN, config)
+    if not retrain(args.var, registry, name, queued):
+        return 1
+    if registry.get_champion(name).id == champion.id:
+        print("== 4b. A person retrains from the trigger form: sliding_window, the last month")
+        manual = {
+            "strategy": "sliding_window",
+            "window_months": 1,
+            "reason": "demo: retrain on the new audience only",
+            "as_of": queued["as_of"],
+        }
+        if not retrain(args.var, registry, name, manual):
             return 1
-        evaluated = [e for e in registry.events(config.model.name) if e.event == "evaluated"]
-        result = evaluated[-1].details.get("result", {})
-        status = registry.get_version(challenger.id).status
-        print(
-            f"      McNemar ({result.get('test')}): b={result.get('b')} c={result.get('c')} "
-            f"p={result.get('pvalue'):.3g}; {result.get('primary_metric')} "
-            f"{result['champion'][result['primary_metric']]:.3f} -> "
-            f"{result['challenger'][result['primary_metric']]:.3f}"
-        )
-        print(f"      decision: {result.get('decision')}; challenger is now {status}")
-        print(f"      reasons: {'; '.join(result.get('reasons', []))}")
 
     print("== 5. A person rolls back by hand: modelguard_rollback (reason from the form)")
-    before = registry.get_champion(config.model.name)
+    before = registry.get_champion(name)
     conf = json.dumps({"reason": "demo: revert to the previous champion"})
     if not dags_test(args.var, "modelguard_rollback", None, conf=conf):
         return 1
-    after = registry.get_champion(config.model.name)
+    after = registry.get_champion(name)
     print(f"      champion {before.label} -> {after.label}")
     print("      registry event log:")
-    for e in registry.events(config.model.name):
-        print(f"        {e.at:%H:%M:%S} {e.event:<16} version id {e.version_id}: {e.reason or ''}")
+    for e in registry.events(name):
+        reason = (e.reason or "")[:110]
+        print(f"        {e.at:%H:%M:%S} {e.event:<22} version id {e.version_id}: {reason}")
     return 0
+
+
+def retrain(var: Path, registry, name: str, conf: dict) -> bool:
+    """Run modelguard_retraining with ``conf`` and print what it trained and decided."""
+    if not dags_test(var, "modelguard_retraining", None, conf=json.dumps(conf)):
+        return False
+    newest = registry.list_versions(name)[-1]
+    training = newest.metrics.get("training", {})
+    window = training.get("window", {})
+    weights = training.get("weights") or {}
+    print(
+        f"      trained {newest.label} with strategy {training.get('strategy')} on sends "
+        f"{window.get('start', '')[:10]} .. {window.get('end', '')[:10]}: "
+        f"{training.get('rows')} rows, {training.get('positives')} engaged"
+        + (f", effective n {weights.get('effective_n'):.0f}" if weights else "")
+    )
+    evaluated = [e for e in registry.events(name) if e.event == "evaluated"]
+    if evaluated and evaluated[-1].version_id == newest.id:
+        result = evaluated[-1].details.get("result", {})
+        metric = result.get("primary_metric")
+        print(
+            f"      McNemar ({result.get('test')}): b={result.get('b')} c={result.get('c')} "
+            f"p={result.get('pvalue'):.3g}; {metric} {result['champion'][metric]:.3f} -> "
+            f"{result['challenger'][metric]:.3f}"
+        )
+        print(f"      decision: {result.get('decision')}: {'; '.join(result.get('reasons', []))}")
+    checks = [e for e in registry.events(name) if e.event == "post_deployment_check"]
+    if checks and checks[-1].version_id == newest.id:
+        print(f"      post-deployment check: {checks[-1].reason}")
+    print(
+        f"      {newest.label} is {registry.get_version(newest.id).status}; champion: "
+        f"{registry.get_champion(name).label}"
+    )
+    return True
+
+
+def _label_window(config, run_at: datetime) -> tuple[datetime, datetime]:
+    end = run_at - timedelta(hours=config.source.label_delay_hours)
+    return end - timedelta(hours=config.monitoring.label_window_hours), end
+
+
+def _queued_conf(run_at: datetime, config) -> dict:
+    """The conf monitoring queued for modelguard_retraining (read back from Airflow's DB)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = (
+            session.query(DagRun)
+            .filter(DagRun.dag_id == "modelguard_retraining", DagRun.run_id.like("retrain__%"))
+            .order_by(DagRun.id.desc())
+            .first()
+        )
+        if run is not None and run.conf:
+            print(f"      queued by monitoring: {run.run_id}")
+            print(f"      reason: {run.conf.get('reason')}")
+            return dict(run.conf)
+    print("      monitoring queued no retraining; running one by hand as of the drifted day")
+    return {"reason": "demo: manual retraining", "as_of": run_at.isoformat()}
 
 
 def dags_test(var: Path, dag_id: str, run_at: datetime | None, conf: str | None = None) -> bool:
@@ -160,7 +207,7 @@ def dags_test(var: Path, dag_id: str, run_at: datetime | None, conf: str | None 
         cmd += ["--conf", conf]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    stamp = f"{run_at:%Y%m%d}" if run_at else "manual"
+    stamp = f"{run_at:%Y%m%d}" if run_at else time.strftime("manual_%H%M%S")
     log = var / f"dags_test_{dag_id}_{stamp}.log"
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0 or "state=failed" in proc.stdout + proc.stderr:

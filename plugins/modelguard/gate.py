@@ -207,9 +207,7 @@ def check_deployment(
         "champion_id": champion.id,
         "window": [start.isoformat(), end.isoformat()],
     }
-    registry.record_check(
-        config.model.name, champion.id, out, run_id=run_id, reason=f"{check.status}: {check.reason}"
-    )
+    registry.record_check(config.model.name, champion.id, out, run_id=run_id, reason=check.reason)
     if log:
         log.info("Post-deployment check of %s on %s: %s", champion.label, window, check.reason)
     return out

@@ -827,9 +827,10 @@ def validate_challenger(
     * ``holdout_rows``: the holdout has at least ``min_holdout_rows`` rows;
     * ``holdout_classes``: both classes occur in it;
     * ``holdout_after_training``: every holdout send is later than every training send;
-    * ``beats_majority``: holdout accuracy (at ``deployment.decision_threshold``, via
-      :func:`modelguard.evaluation.score_model`) is strictly above the majority-class rate,
-      i.e. better than always predicting the most frequent outcome;
+    * ``beats_trivial_baseline``: holdout log loss (via
+      :func:`modelguard.evaluation.score_model`) is below that of always predicting the training
+      engagement rate (accuracy against the majority class is reported, not required: at a low
+      engagement rate a useful model can lose to "always no" at a fixed threshold);
     * ``roc_auc``: holdout ROC AUC >= ``min_auc`` (:data:`MIN_HOLDOUT_AUC`), i.e. the scores
       rank engaged sends above the others clearly better than chance;
     * ``feature_schema``: ``config.features`` (the training set's features), the training
@@ -896,13 +897,22 @@ def validate_challenger(
             checks.append(("holdout_scoring", False, f"the model cannot score the holdout: {exc}"))
     if scores is not None:
         metrics.update(scores.to_dict())
-        beats = scores.accuracy > majority + _TOLERANCE
+        # The trivial baseline predicts the training engagement rate for every send. Log loss is
+        # the fair yardstick for a probabilistic model: at a low engagement rate a useful model
+        # can still lose to "always no" in accuracy at a fixed threshold.
+        prior = min(max(training_set.positive_rate, 1e-6), 1 - 1e-6)
+        y_hold = holdout[ycol].to_numpy(dtype=float)
+        trivial = float(-np.mean(y_hold * np.log(prior) + (1 - y_hold) * np.log(1 - prior)))
+        metrics["trivial_log_loss"] = trivial
+        beats = scores.log_loss is not None and scores.log_loss < trivial - _TOLERANCE
         checks.append(
             (
-                "beats_majority",
+                "beats_trivial_baseline",
                 beats,
-                f"holdout accuracy {scores.accuracy:.4f} "
-                f"{'>' if beats else '<='} majority-class rate {majority:.4f}",
+                f"holdout log loss {scores.log_loss:.4f} "
+                f"{'<' if beats else '>='} {trivial:.4f} of always predicting the training "
+                f"engagement rate {prior:.3f} (accuracy {scores.accuracy:.4f}, majority-class "
+                f"rate {majority:.4f})",
             )
         )
         auc = scores.roc_auc
@@ -916,7 +926,7 @@ def validate_challenger(
             )
         )
     else:
-        checks.append(("beats_majority", False, "no holdout scores"))
+        checks.append(("beats_trivial_baseline", False, "no holdout scores"))
         checks.append(("roc_auc", False, "no holdout scores"))
 
     checks.append(_schema_check(model, training_set, dict(config.features), dict(champion_schema)))

@@ -523,7 +523,7 @@ def test_validate_challenger_passes(config, split, good_model):
         "holdout_rows",
         "holdout_classes",
         "holdout_after_training",
-        "beats_majority",
+        "beats_trivial_baseline",
         "roc_auc",
         "feature_schema",
         "no_leakage",
@@ -544,11 +544,11 @@ def test_model_trained_on_shuffled_labels_fails(config, split):
     )
     assert not result.passed
     failed = {name for name, _, _ in result.failed_checks}
-    assert "roc_auc" in failed and "beats_majority" in failed
-    assert failed <= {"roc_auc", "beats_majority"}
+    assert "roc_auc" in failed and "beats_trivial_baseline" in failed
+    assert failed <= {"roc_auc", "beats_trivial_baseline"}
     with pytest.raises(ChallengerValidationError, match="roc_auc") as info:
         result.raise_if_failed()
-    assert "beats_majority" in str(info.value)
+    assert "beats_trivial_baseline" in str(info.value)
 
 
 def test_wrong_schema_fails(config, split, good_model):
