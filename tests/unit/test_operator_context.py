@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -51,3 +52,23 @@ def test_as_of_and_thresholds():
         "psi_warning": 0.2,
         "min_rows": 5,
     }
+
+
+class _TI:
+    def xcom_pull(self, task_ids=None, key="return_value"):
+        return {"trigger_conf": {"reason": "drift", "as_of": "2026-09-02T00:00:00"}}
+
+
+def test_a_backfill_records_but_does_not_start_retraining():
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from modelguard.operators.labels import TriggerRetrainingOperator
+
+    op = TriggerRetrainingOperator(task_id="trigger_retraining", decision_task_id="decide")
+    from airflow.utils.types import DagRunType
+
+    run = SimpleNamespace(run_type=DagRunType.BACKFILL_JOB)
+    context = {"ti": _TI(), "dag_run": run, "params": {}, "run_id": "backfill__x"}
+    with pytest.raises(AirflowSkipException, match="retrain_on_backfill"):
+        op.execute(context)
+    assert op.conf is None  # nothing was prepared for a trigger
