@@ -158,3 +158,13 @@ def test_rollback_dag_requires_a_reason(dagbag):
     assert params.get_param("reason").resolve("bad deploy") == "bad deploy"
     with pytest.raises(ParamValidationError):
         params.get_param("target_version_id").resolve(0)
+
+
+def test_retraining_refuses_bad_params_before_any_task_runs(dagbag):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = dagbag.dags["modelguard_retraining"]
+    with pytest.raises(ParamValidationError, match="strategy: 'yolo' is not one of"):
+        dag.test(logical_date=None, run_conf={"strategy": "yolo"})
+    with pytest.raises(ParamValidationError, match="deploy"):
+        dag.test(logical_date=None, run_conf={"deploy": "sometimes"})
