@@ -51,9 +51,9 @@ def train_and_register(
     (``make_champion=False``)."""
     import pandas as pd
 
-    from modelguard.drift import build_reference_profile
     from modelguard.exceptions import DataValidationError
     from modelguard.registry import ModelRegistry
+    from modelguard.retrain_run import register_model
     from modelguard.source import read_window
     from modelguard.window import Window
 
@@ -77,24 +77,12 @@ def train_and_register(
     metrics: dict[str, Any] = holdout_metrics(model, holdout, config.features, src.label_column)
     metrics["n_train"] = len(train)
 
-    dd = config.drift_detection
-    profile = build_reference_profile(
-        train,
-        config.features,
-        target=src.label_column,
-        bins=dd.psi_bins,
-        sample_size=dd.reference_sample_size,
-    )
     registry = ModelRegistry(registry_engine)
-    registry.ensure_schema()
-    uri, sha = registry.save_artifact(model, config.storage.artifact_root, config.model.name)
-    version = registry.register(
-        config.model.name,
-        artifact_uri=uri,
-        artifact_sha256=sha,
-        feature_schema=config.features,
-        reference_profile=profile.to_json(),
-        profile_arrays=profile.arrays_bytes(),
+    version = register_model(
+        config,
+        registry,
+        model,
+        train,
         metrics=metrics,
         training_start=start,
         training_end=end,

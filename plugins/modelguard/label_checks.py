@@ -66,6 +66,23 @@ def _enough_labels(config: ModelguardConfig, sends: int, labelled: int) -> str |
     return None
 
 
+def _start(config: ModelguardConfig, source_engine, registry_engine, window: Window, as_of):
+    """What every matured-window check starts from: the champion, the label counts, and why
+    the window cannot be judged (None when it can)."""
+    from modelguard.registry import ModelRegistry
+
+    registry = ModelRegistry(registry_engine)
+    champion = registry.get_champion(config.model.name)
+    sends, labelled = _labels(source_engine, config, window, as_of)
+    out: dict[str, Any] = {
+        "window": [window.start.isoformat(), window.end.isoformat()],
+        "model_version_id": champion.id,
+        "sends": sends,
+        "labelled": labelled,
+    }
+    return registry, champion, out, _enough_labels(config, sends, labelled)
+
+
 def run_performance_check(
     *,
     config: ModelguardConfig,
@@ -80,18 +97,8 @@ def run_performance_check(
     """The champion's realised metrics on ``window`` (already matured) and its degradation."""
     from modelguard.gate import read_labelled
     from modelguard.performance import degradation, measure_performance
-    from modelguard.registry import ModelRegistry
 
-    registry = ModelRegistry(registry_engine)
-    champion = registry.get_champion(config.model.name)
-    sends, labelled = _labels(source_engine, config, window, as_of)
-    missing = _enough_labels(config, sends, labelled)
-    out: dict[str, Any] = {
-        "window": [window.start.isoformat(), window.end.isoformat()],
-        "model_version_id": champion.id,
-        "sends": sends,
-        "labelled": labelled,
-    }
+    registry, champion, out, missing = _start(config, source_engine, registry_engine, window, as_of)
     if missing:
         out.update(status="missing", reason=missing, metrics=None, degradation=None)
     else:
@@ -137,18 +144,8 @@ def run_concept_check(
     from modelguard.concept import detect_concept_drift
     from modelguard.drift import ReferenceProfile
     from modelguard.gate import read_labelled
-    from modelguard.registry import ModelRegistry
 
-    registry = ModelRegistry(registry_engine)
-    champion = registry.get_champion(config.model.name)
-    sends, labelled = _labels(source_engine, config, window, as_of)
-    missing = _enough_labels(config, sends, labelled)
-    out: dict[str, Any] = {
-        "window": [window.start.isoformat(), window.end.isoformat()],
-        "model_version_id": champion.id,
-        "sends": sends,
-        "labelled": labelled,
-    }
+    registry, champion, out, missing = _start(config, source_engine, registry_engine, window, as_of)
     if missing:
         out.update(status="missing", reason=missing, concept_drift=False, drifted_features=[])
     else:

@@ -132,21 +132,9 @@ def register_step(
     log=None,
 ) -> dict[str, Any]:
     """Register the validated model as a challenger, with the profile of its training data."""
-    from modelguard.drift import build_reference_profile
     from modelguard.registry import ModelRegistry
 
     training = _load(built["training_set"])
-    model = _load(trained["model"])
-    dd = config.drift_detection
-    profile = build_reference_profile(
-        training.frame,
-        config.features,
-        target=config.source.label_column,
-        bins=dd.psi_bins,
-        sample_size=dd.reference_sample_size,
-    )
-    registry = ModelRegistry(registry_engine)
-    uri, sha = registry.save_artifact(model, config.storage.artifact_root, config.model.name)
     described = trained["training"]
     metrics = {
         **trained["validation"].get("metrics", {}),
@@ -154,13 +142,11 @@ def register_step(
         "validation_checks": trained["validation"].get("checks"),
         "reason": reason,
     }
-    version = registry.register(
-        config.model.name,
-        artifact_uri=uri,
-        artifact_sha256=sha,
-        feature_schema=config.features,
-        reference_profile=profile.to_json(),
-        profile_arrays=profile.arrays_bytes(),
+    version = register_model(
+        config,
+        ModelRegistry(registry_engine),
+        _load(trained["model"]),
+        training.frame,
         metrics=metrics,
         training_start=training.window.start,
         training_end=training.window.end,
@@ -170,3 +156,44 @@ def register_step(
     if log:
         log.info("Registered %s as challenger (%s)", version.label, described)
     return {"challenger_id": version.id, "challenger": version.label, "training": described}
+
+
+def register_model(
+    config: ModelguardConfig,
+    registry,
+    model: Any,
+    training_frame,
+    *,
+    metrics: dict[str, Any],
+    training_start: datetime | None,
+    training_end: datetime | None,
+    strategy: str,
+    run_id: str | None,
+):
+    """Save the artifact and register a challenger with the reference profile of the frame it
+    was trained on: monitoring later compares production with what the model actually saw."""
+    from modelguard.drift import build_reference_profile
+
+    dd = config.drift_detection
+    profile = build_reference_profile(
+        training_frame,
+        config.features,
+        target=config.source.label_column,
+        bins=dd.psi_bins,
+        sample_size=dd.reference_sample_size,
+    )
+    registry.ensure_schema()
+    uri, sha = registry.save_artifact(model, config.storage.artifact_root, config.model.name)
+    return registry.register(
+        config.model.name,
+        artifact_uri=uri,
+        artifact_sha256=sha,
+        feature_schema=config.features,
+        reference_profile=profile.to_json(),
+        profile_arrays=profile.arrays_bytes(),
+        metrics=metrics,
+        training_start=training_start,
+        training_end=training_end,
+        strategy=strategy,
+        run_id=run_id,
+    )
