@@ -278,6 +278,7 @@ def decide_retraining(
         "verdict": verdict,
         "reason": reason,
         "triggers": list(decision.triggers),
+        "trigger_run_id": f"retrain__{dag_id}__{window.label}",
         "trigger_conf": {
             "reason": f"monitoring {dag_id} {window}: {reason}",
             "drift_report_uri": details["report_uri"],

@@ -8,7 +8,7 @@ import pytest
 
 from modelguard.source import engine_for_url
 from modelguard.store import ResultStore
-from tests.dags.conftest import load_dag, task_states
+from tests.dags.conftest import forget_dag_runs, load_dag, task_states
 from tests.world import DRIFTED_RUN, HEALTHY_RUN, build_world
 
 pytestmark = pytest.mark.airflow_run
@@ -57,6 +57,7 @@ def test_healthy_interval_takes_the_healthy_branch(world, dag):
 
 
 def test_manual_run_without_logical_date_uses_window_params(world, dag):
+    forget_dag_runs("modelguard_retraining")
     start, end = DRIFTED_RUN - timedelta(hours=24), DRIFTED_RUN
     conf = {"window_start": start.isoformat() + "Z", "window_end": end.isoformat() + "Z"}
     dr = dag.test(logical_date=None, run_conf=conf)
@@ -71,17 +72,20 @@ def test_manual_run_without_logical_date_uses_window_params(world, dag):
     assert decision.decision == "retrain"
     assert "drift" in decision.details["decision"]["triggers"]
     assert decision.details["report_uri"].endswith("drift_report.json")
-    triggered = retraining_runs()
-    assert [r.run_id for r in triggered] == [f"retrain__{dr.run_id}"]
+    run_id = f"retrain__{DAG_ID}__{start:%Y-%m-%dT%H:%M}_{end:%Y-%m-%dT%H:%M}"
+    triggered = [r for r in retraining_runs() if r.run_id == run_id]
+    assert len(triggered) == 1
     assert triggered[0].conf["drift_report_uri"] == decision.details["report_uri"]
     assert triggered[0].conf["as_of"] == end.isoformat()
 
-    # a rerun of the same window replaces rather than duplicates
+    # a rerun of the same window replaces rather than duplicates, and starts no second retraining
     dr2 = dag.test(logical_date=None, run_conf=conf)
     assert str(dr2.state) == "success"
+    assert task_states(dr2)["trigger_retraining"] == "skipped"
     run2, features2, _ = stored(world, start, end)
     assert run2.run_id == dr2.run_id != run.run_id
     assert len(features2) == len(features)
+    assert len([r for r in retraining_runs() if r.run_id == run_id]) == 1
 
 
 def retraining_runs():

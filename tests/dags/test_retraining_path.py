@@ -15,14 +15,14 @@ from modelguard.registry import ModelRegistry
 from modelguard.source import engine_for_url
 from modelguard.store import ResultStore
 from tests.conftest_db import PG_DSN_ENV, running_in_ci
-from tests.dags.conftest import load_dag, task_states
+from tests.dags.conftest import forget_dag_runs, load_dag, task_states
 from tests.world import AUDIENCE_DRIFT_RUN, AUDIENCE_QUIET_RUN, build_audience_world
 
 pytestmark = pytest.mark.airflow_run
 MODEL = "email_engagement"
 
 
-def retraining_run_for(monitoring_run_id: str):
+def retraining_run_for(run_at):
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 
@@ -31,13 +31,19 @@ def retraining_run_for(monitoring_run_id: str):
             session.query(DagRun)
             .filter(
                 DagRun.dag_id == "modelguard_retraining",
-                DagRun.run_id == f"retrain__{monitoring_run_id}",
+                DagRun.run_id == f"retrain__modelguard_monitoring__{window_label(run_at)}",
             )
             .one_or_none()
         )
         if run is not None:
             session.expunge(run)
     return run
+
+
+def window_label(run_at) -> str:
+    from modelguard.window import Window
+
+    return Window(run_at - timedelta(hours=24), run_at).label
 
 
 def monitoring_run(world, run_at):
@@ -51,6 +57,7 @@ def monitoring_run(world, run_at):
 
 
 def check_whole_path(world):
+    forget_dag_runs("modelguard_retraining")
     registry = ModelRegistry(engine_for_url(world.registry_url))
     stale = registry.get_champion(MODEL)
 
@@ -58,7 +65,7 @@ def check_whole_path(world):
     assert st["trigger_retraining"] == "success", (st, decision.reason)
     assert decision.decision == "retrain"
     assert {"drift", "concept"} <= set(decision.details["decision"]["triggers"]), decision.reason
-    queued = retraining_run_for(dr.run_id)
+    queued = retraining_run_for(AUDIENCE_DRIFT_RUN)
     assert queued is not None and queued.conf["as_of"] == AUDIENCE_DRIFT_RUN.isoformat()
 
     # what the scheduler would do with the queued run: run it with its conf
@@ -89,13 +96,14 @@ def sqlite_world(tmp_path, airflow_db):
 
 
 def test_quiet_interval_retrains_nothing(sqlite_world):
+    forget_dag_runs("modelguard_retraining")
     registry = ModelRegistry(engine_for_url(sqlite_world.registry_url))
     before = [v.id for v in registry.list_versions(MODEL)]
     dr, st, decision = monitoring_run(sqlite_world, AUDIENCE_QUIET_RUN)
     assert st["healthy"] == "success", decision.reason
     assert st["trigger_retraining"] == "skipped"
     assert decision.decision == "healthy"
-    assert retraining_run_for(dr.run_id) is None
+    assert retraining_run_for(AUDIENCE_QUIET_RUN) is None
     assert [v.id for v in registry.list_versions(MODEL)] == before
 
     check_whole_path(sqlite_world)

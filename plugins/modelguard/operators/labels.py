@@ -128,8 +128,8 @@ class RetrainDecisionOperator(BaseBranchOperator):
 class TriggerRetrainingOperator(TriggerDagRunOperator):
     """Start ``modelguard_retraining`` with the decision's reason, drift report and ``as_of``.
 
-    The triggered run id is derived from this run's id, so a rerun of the same monitoring
-    interval does not start a second retraining. A backfill records the decision but starts no
+    The triggered run id is derived from the monitored window, so a rerun (or a second run) of
+    the same interval does not start a second retraining: the trigger is skipped. A backfill records the decision but starts no
     retraining for a historical interval unless the run's ``retrain_on_backfill`` param is set.
     """
 
@@ -157,6 +157,6 @@ class TriggerRetrainingOperator(TriggerDagRunOperator):
                 "retraining is started (set the retrain_on_backfill param to start it)"
             )
         self.conf = decision["trigger_conf"]
-        self.trigger_run_id = f"retrain__{context['run_id']}"
+        self.trigger_run_id = decision["trigger_run_id"]
         self.log.info("Starting %s: %s", self.trigger_dag_id, self.conf["reason"])
         return super().execute(context)
