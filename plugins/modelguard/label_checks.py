@@ -223,18 +223,12 @@ def decide_retraining(
     log=None,
 ) -> dict[str, Any]:
     """Combine drift, performance and concept drift into retrain / alert / healthy; store it."""
-    from modelguard.drift import ReferenceProfile
     from modelguard.registry import ModelRegistry
-    from modelguard.retraining import should_retrain
+    from modelguard.retraining import importance_from_profile, should_retrain
     from modelguard.store import ResultStore
 
     registry = ModelRegistry(registry_engine)
     champion = registry.get_champion(config.model.name)
-    profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)
-    importance = {
-        name: float(p.concept.get("mutual_information") or 0.0)
-        for name, p in profile.features.items()
-    }
     drift_report = load_report(drift["report_uri"]) if drift and drift.get("report_uri") else None
     store = ResultStore(registry_engine)
     store.ensure_schema()
@@ -249,7 +243,7 @@ def decide_retraining(
         performance,
         config,
         concept=concept,
-        reference_importance=importance if any(importance.values()) else None,
+        reference_importance=importance_from_profile(champion.reference_profile),
         last_retraining_at=store.last_decision_end(dag_id, "retrain", window.end),
         as_of=as_of,
         new_labelled_rows=new_labels,

@@ -93,12 +93,14 @@ class DeployChallengerOperator(BaseOperator):
         self.evaluation_task_id = evaluation_task_id
         self.config_path = config_path
 
+    action = "deploy_challenger"  # the modelguard.gate function this operator runs
+
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.gate import deploy_challenger
+        from modelguard import gate
 
         verdict = pull_dict(context, self.evaluation_task_id, "evaluation verdict")
         config, _source, registry = load_run_config(self.config_path)
-        return deploy_challenger(
+        return getattr(gate, self.action)(
             config=config,
             registry_engine=registry,
             verdict=verdict,
@@ -111,19 +113,7 @@ class RejectChallengerOperator(DeployChallengerOperator):
     """Mark the evaluated challenger rejected, with the evaluation's reasons."""
 
     ui_color = "#f5c6c6"
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.gate import reject_challenger
-
-        verdict = pull_dict(context, self.evaluation_task_id, "evaluation verdict")
-        config, _source, registry = load_run_config(self.config_path)
-        return reject_challenger(
-            config=config,
-            registry_engine=registry,
-            verdict=verdict,
-            run_id=context.get("run_id"),
-            log=self.log,
-        )
+    action = "reject_challenger"
 
 
 class PostDeploymentCheckOperator(BaseBranchOperator):
