@@ -43,3 +43,28 @@ class StaleDecisionError(RegistryError):
 
 class RollbackFailedError(RegistryError):
     """No earlier version could be restored; the current champion stays. Needs a person."""
+
+
+class StoreUnavailableError(ModelguardError):
+    """A SQL store (the source table or the registry) cannot be used at all: its Airflow
+    connection is not defined, its database cannot be reached or refuses the login, or the table
+    is missing. Raised before any query, so that a task fails naming the connection id and the
+    table instead of with a driver traceback, and a sensor fails at once instead of waiting."""
+
+
+class ConnectionNotDefinedError(StoreUnavailableError, ConfigError):
+    """No Airflow connection has the configured id."""
+
+
+class ConnectionFailedError(StoreUnavailableError):
+    """The database of a connection cannot be opened: server down or unreachable, wrong
+    login/password, unknown database, missing SQLite file. May be transient (server down):
+    whether the task tries again is the task's ``retries``."""
+
+
+class TableNotFoundError(StoreUnavailableError, DataValidationError):
+    """The configured table does not exist in the connection's database."""
+
+
+class UnknownParamError(ConfigError):
+    """A run's conf holds a key that is none of the DAG's params (a misspelling, usually)."""

@@ -12,6 +12,11 @@ Time comparison per backend:
   ``...00:00:00.000000``, ``2026-09-01T00:00:00Z``, ``...+02:00``). Comparing those strings
   with a bound string is wrong at the boundaries, so both sides go through ``julianday()``,
   which understands all of them (precision: 1 ms).
+
+A database that cannot be opened (:class:`~modelguard.exceptions.ConnectionFailedError`) or a
+missing table (:class:`~modelguard.exceptions.TableNotFoundError`) is reported before any query,
+naming the table and the URL (password masked); this module cannot know the Airflow connection
+id, which :func:`modelguard.hooks.db.naming_connection` adds.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from modelguard.exceptions import DataValidationError
+from modelguard.exceptions import ConnectionFailedError, DataValidationError, TableNotFoundError
 
 if TYPE_CHECKING:
     import pandas as pd
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import URL, Connection, Engine
 
     from modelguard.window import Window
 
@@ -74,6 +79,54 @@ def _create_engine(url: str) -> Engine:
     return sa.create_engine(parsed, **kwargs)
 
 
+def masked_url(url: str | URL) -> str:
+    """``url`` with its password shown as ``***``: the form every message uses."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _driver_line(exc: BaseException, password: str | None) -> str:
+    """The first line of the driver's own message (e.g. psycopg2's ``FATAL: password
+    authentication failed``), with the password blanked should a driver ever echo it."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).strip().splitlines() if line.strip()]
+    line = lines[0] if lines else type(orig).__name__
+    return line.replace(password, "***") if password else line
+
+
+def connect(engine: Engine, *, new_sqlite_file_ok: bool = False) -> Connection:
+    """Open a connection of ``engine``, or raise :class:`ConnectionFailedError` naming the
+    database (password masked), the driver's first line and what to check.
+
+    A SQLite file that does not exist is refused rather than created empty (reading from it can
+    only mean the connection points at the wrong path), unless ``new_sqlite_file_ok``: a store
+    that creates its tables on first use.
+    """
+    url = engine.url
+    where = masked_url(url)
+    database = url.database or ""
+    if (
+        not new_sqlite_file_ok
+        and url.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not database.startswith("file:")
+        and not os.path.exists(database)
+    ):
+        raise ConnectionFailedError(
+            f"could not open {where}: the SQLite database file {database!r} does not exist; "
+            "check the path (host) of the connection"
+        )
+    try:
+        return engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise ConnectionFailedError(
+            f"could not connect to {where}: {_driver_line(exc, url.password)}; check that the "
+            "server is up and the host, port, database, login and password of the connection"
+        ) from exc
+
+
+_MAX_LISTED_TABLES = 20
+
+
 def _split_table(table: str) -> tuple[str | None, str]:
     if "." in table:
         schema, name = table.split(".", 1)
@@ -81,20 +134,33 @@ def _split_table(table: str) -> tuple[str | None, str]:
     return None, table
 
 
-def _inspect_columns(engine: Engine, table: str) -> tuple[str | None, str, list[str]]:
-    """Return (schema, name, column names) of ``table`` or raise DataValidationError."""
+def _inspect_columns(conn: Connection, table: str) -> tuple[str | None, str, list[str]]:
+    """Return (schema, name, column names) of ``table`` or raise :class:`TableNotFoundError`."""
     schema, name = _split_table(table)
-    inspector = sa.inspect(engine)
+    inspector = sa.inspect(conn)
     if not inspector.has_table(name, schema=schema):
         existing = sorted(inspector.get_table_names(schema=schema))
-        where = f"schema {schema!r}" if schema else "the database"
-        raise DataValidationError(
-            f"table {table!r} does not exist in {where} "
-            f"({engine.url.render_as_string(hide_password=True)}); "
-            f"existing tables: {', '.join(existing) if existing else '(none)'}"
+        shown = ", ".join(existing[:_MAX_LISTED_TABLES]) if existing else "(none)"
+        if len(existing) > _MAX_LISTED_TABLES:
+            shown += f", ... ({len(existing) - _MAX_LISTED_TABLES} more)"
+        in_schema = schema or (
+            None if conn.dialect.name == "sqlite" else inspector.default_schema_name
+        )
+        where = f"schema {in_schema!r} of" if in_schema else "the database"
+        raise TableNotFoundError(
+            f"table {table!r} does not exist in {where} {masked_url(conn.engine.url)}; "
+            f"existing tables: {shown}; check the table name (source.table in the modelguard "
+            "config) or point the connection at the database that holds it"
         )
     columns = [c["name"] for c in inspector.get_columns(name, schema=schema)]
     return schema, name, columns
+
+
+def check_table(engine: Engine, table: str) -> list[str]:
+    """Connect and return the column names of ``table``: :class:`ConnectionFailedError` or
+    :class:`TableNotFoundError` up front, before a task starts its real work."""
+    with connect(engine) as conn:
+        return _inspect_columns(conn, table)[2]
 
 
 def _check_columns(table: str, wanted: list[str], existing: list[str]) -> None:
@@ -127,14 +193,14 @@ def _window_clause(engine: Engine, time_column: str, window: Window) -> sa.Colum
 
 def count_rows(engine: Engine, table: str, time_column: str, window: Window) -> int:
     """Number of rows of ``table`` whose ``time_column`` lies in ``[window.start, window.end)``."""
-    schema, name, existing = _inspect_columns(engine, table)
-    _check_columns(table, [time_column], existing)
-    stmt = (
-        sa.select(sa.func.count())
-        .select_from(sa.table(name, schema=schema))
-        .where(_window_clause(engine, time_column, window))
-    )
-    with engine.connect() as conn:
+    with connect(engine) as conn:
+        schema, name, existing = _inspect_columns(conn, table)
+        _check_columns(table, [time_column], existing)
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(sa.table(name, schema=schema))
+            .where(_window_clause(engine, time_column, window))
+        )
         return int(conn.execute(stmt).scalar_one())
 
 
@@ -153,19 +219,19 @@ def read_window(
     """
     import pandas as pd
 
-    schema, name, existing = _inspect_columns(engine, table)
-    selected = list(existing) if columns is None else list(columns)
-    if not selected:
-        raise DataValidationError(f"no columns requested from table {table!r}")
-    _check_columns(table, [time_column, *selected], existing)
+    with connect(engine) as conn:
+        schema, name, existing = _inspect_columns(conn, table)
+        selected = list(existing) if columns is None else list(columns)
+        if not selected:
+            raise DataValidationError(f"no columns requested from table {table!r}")
+        _check_columns(table, [time_column, *selected], existing)
 
-    stmt = (
-        sa.select(*(sa.column(c) for c in selected))
-        .select_from(sa.table(name, schema=schema))
-        .where(_window_clause(engine, time_column, window))
-        .order_by(_time_expr(engine, time_column))
-    )
-    with engine.connect() as conn:
+        stmt = (
+            sa.select(*(sa.column(c) for c in selected))
+            .select_from(sa.table(name, schema=schema))
+            .where(_window_clause(engine, time_column, window))
+            .order_by(_time_expr(engine, time_column))
+        )
         result = conn.execute(stmt)
         frame = pd.DataFrame.from_records(list(result), columns=selected)
 
@@ -223,18 +289,18 @@ def label_counts(
     """
     from modelguard.window import to_naive_utc
 
-    schema, name, existing = _inspect_columns(engine, table)
-    _check_columns(table, [time_column, label_column, label_time_column], existing)
-    known = sa.and_(
-        sa.column(label_column).is_not(None),
-        _time_expr(engine, label_time_column) <= _bound(engine, to_naive_utc(as_of)),
-    )
-    stmt = (
-        sa.select(sa.func.count(), sa.func.count(sa.case((known, 1))))
-        .select_from(sa.table(name, schema=schema))
-        .where(_window_clause(engine, time_column, window))
-    )
-    with engine.connect() as conn:
+    with connect(engine) as conn:
+        schema, name, existing = _inspect_columns(conn, table)
+        _check_columns(table, [time_column, label_column, label_time_column], existing)
+        known = sa.and_(
+            sa.column(label_column).is_not(None),
+            _time_expr(engine, label_time_column) <= _bound(engine, to_naive_utc(as_of)),
+        )
+        stmt = (
+            sa.select(sa.func.count(), sa.func.count(sa.case((known, 1))))
+            .select_from(sa.table(name, schema=schema))
+            .where(_window_clause(engine, time_column, window))
+        )
         sends, labelled = conn.execute(stmt).one()
     return int(sends), int(labelled or 0)
 

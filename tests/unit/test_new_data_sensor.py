@@ -310,7 +310,7 @@ def test_trigger_timeout_event(source_conn):
 def test_trigger_error_event(source_conn):
     event = first_event(make_trigger(table="nope"))
     assert event.payload["status"] == "error"
-    assert event.payload["error_type"] == "DataValidationError"
+    assert event.payload["error_type"] == "TableNotFoundError"
     assert "'nope'" in event.payload["message"]
 
 

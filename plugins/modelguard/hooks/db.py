@@ -6,11 +6,14 @@ module top (DAG files import this at parse time).
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
-from modelguard.exceptions import ConfigError
+from modelguard.exceptions import ConfigError, ConnectionNotDefinedError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -82,6 +85,37 @@ def build_sqlalchemy_url(conn: Connection, extra: dict[str, Any]) -> str:
     )
 
 
+def connection_not_defined(conn_id: str) -> ConnectionNotDefinedError:
+    """The error for an unknown connection id, with the two usual ways to define it."""
+    example = '{"conn_type": "sqlite", "host": "/abs/path.db"}'
+    return ConnectionNotDefinedError(
+        f"Airflow connection {conn_id!r} is not defined: define it with the environment variable "
+        f"AIRFLOW_CONN_{conn_id.upper()}='{example}' (or a postgres connection), or with "
+        f"`airflow connections add {conn_id} --conn-uri "
+        "'postgres://login:password@host:5432/dbname'`; or set source.conn_id / "
+        "storage.registry_conn_id in the modelguard config to a connection that exists"
+    )
+
+
+@contextmanager
+def naming_connection(conn_id: str, doing: str | None = None) -> Generator[None]:
+    """Re-raise a :class:`StoreUnavailableError` of the pure layer as the same class, its message
+    prefixed ``connection '<conn_id>': `` (:mod:`modelguard.source` knows the table and the URL,
+    not the Airflow connection id) and, before that, ``<doing>: `` (what the task was doing)."""
+    try:
+        yield
+    except StoreUnavailableError as exc:
+        text = str(exc)
+        named = f"connection {conn_id!r}: "
+        if not isinstance(exc, ConnectionNotDefinedError) and not text.startswith(named):
+            text = named + text
+        if doing:
+            text = f"{doing}: {text}"
+        if text == str(exc):
+            raise
+        raise type(exc)(text) from exc.__cause__
+
+
 class ModelguardDbHook(BaseHook):
     """SQL store (SQLite or PostgreSQL) reached through an Airflow connection.
 
@@ -99,12 +133,18 @@ class ModelguardDbHook(BaseHook):
 
     def get_sqlalchemy_url(self) -> str:
         """SQLAlchemy URL of the connection (sync; for tasks)."""
-        conn = self.get_connection(self.conn_id)
+        try:
+            conn = self.get_connection(self.conn_id)
+        except AirflowNotFoundException:
+            raise connection_not_defined(self.conn_id) from None
         return build_sqlalchemy_url(conn, conn.extra_dejson)
 
     async def aget_sqlalchemy_url(self) -> str:
         """SQLAlchemy URL of the connection (async; for triggers running in the triggerer loop)."""
-        conn = await self.aget_connection(self.conn_id)
+        try:
+            conn = await self.aget_connection(self.conn_id)
+        except AirflowNotFoundException:
+            raise connection_not_defined(self.conn_id) from None
         return build_sqlalchemy_url(conn, await conn.aextra_dejson())
 
     def get_engine(self) -> Engine:
@@ -112,6 +152,26 @@ class ModelguardDbHook(BaseHook):
         from modelguard.source import engine_for_url
 
         return engine_for_url(self.get_sqlalchemy_url())
+
+    def verify(self, table: str | None = None) -> Engine:
+        """The engine, after connecting once (and checking that ``table`` exists): a task fails at
+        its start naming this connection, not later inside a query. Without ``table`` (a store
+        that creates its tables on first use) a SQLite file that does not exist yet is fine.
+
+        :raises ConnectionNotDefinedError: no connection has this id.
+        :raises ConnectionFailedError: the database cannot be opened (driver's reason, password
+            masked).
+        :raises TableNotFoundError: ``table`` is not in the database (the existing ones listed).
+        """
+        from modelguard.source import check_table, connect
+
+        engine = self.get_engine()
+        with naming_connection(self.conn_id):
+            if table is None:
+                connect(engine, new_sqlite_file_ok=True).close()
+            else:
+                check_table(engine, table)
+        return engine
 
     def get_conn(self) -> Engine:
         """BaseHook API: the SQLAlchemy engine."""

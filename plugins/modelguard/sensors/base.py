@@ -1,6 +1,8 @@
 """Shared mechanics of modelguard's window sensors (NewDataSensor, LabelsMaturedSensor).
 
-* reschedule mode by default; ``deferrable=True`` pokes once, then waits in the triggerer;
+* ``deferrable`` defaults to Airflow's ``[operators] default_deferrable``, as the standard
+  provider's sensors do; ``deferrable=True`` pokes once, then waits in the triggerer; otherwise
+  reschedule mode;
 * every timeout carries a message naming what was measured and what was needed, whichever path
   timed out: poke/reschedule mode, the trigger's own deadline, or the triggerer's deferral
   timeout;
@@ -16,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, AirflowSkipException
 
-from modelguard.exceptions import ConfigError, DataValidationError
+from modelguard.exceptions import (
+    ConfigError,
+    ConnectionFailedError,
+    ConnectionNotDefinedError,
+    DataValidationError,
+    StoreUnavailableError,
+    TableNotFoundError,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -31,6 +40,12 @@ NON_TRANSIENT_ERRORS: dict[str, type[Exception]] = {
     "DataValidationError": DataValidationError,
     "ConfigError": ConfigError,
     "UnsupportedConnectionError": ConfigError,
+    "StoreUnavailableError": StoreUnavailableError,
+    "ConnectionNotDefinedError": ConnectionNotDefinedError,
+    "TableNotFoundError": TableNotFoundError,
+    # May be transient (server down): re-raised as itself so the task fails with what happened;
+    # whether it runs again is the task's ``retries``.
+    "ConnectionFailedError": ConnectionFailedError,
 }
 
 
@@ -51,13 +66,18 @@ class WindowSensor(BaseSensorOperator):
     hooks below; this class supplies ``execute``, the deferral, ``execute_complete`` and
     ``resume_execution``.
 
-    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param deferrable: wait in the triggerer instead of a worker slot; ``None`` (default):
+        Airflow's ``[operators] default_deferrable``.
     :param mode: ``reschedule`` (default) or ``poke``.
     """
 
-    def __init__(self, *, deferrable: bool = False, mode: str = "reschedule", **kwargs: Any):
+    def __init__(self, *, deferrable: bool | None = None, mode: str = "reschedule", **kwargs: Any):
         super().__init__(mode=mode, **kwargs)
-        self.deferrable = deferrable
+        if deferrable is None:
+            from airflow.sdk import conf
+
+            deferrable = conf.getboolean("operators", "default_deferrable", fallback=False)
+        self.deferrable = bool(deferrable)
 
     # -- subclass hooks -------------------------------------------------------------------------
 

@@ -60,7 +60,8 @@ class LabelsMaturedSensor(WindowSensor):
     :param min_labelled_rows: labelled sends needed; templated, coerced to int at run time.
     :param min_label_share: share of the sends that must be labelled, in (0, 1].
     :param window_hours: 0 = the data interval; > 0 = the last ``window_hours`` before its end.
-    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param deferrable: wait in the triggerer instead of a worker slot; ``None`` (default):
+        Airflow's ``[operators] default_deferrable``.
     """
 
     template_fields: Sequence[str] = (
@@ -85,7 +86,7 @@ class LabelsMaturedSensor(WindowSensor):
         min_labelled_rows: int | str,
         min_label_share: float,
         window_hours: int = 0,
-        deferrable: bool = False,
+        deferrable: bool | None = None,
         mode: str = "reschedule",
         **kwargs: Any,
     ) -> None:
@@ -141,6 +142,13 @@ class LabelsMaturedSensor(WindowSensor):
         self._as_of = window.end
         return self._matured, self._as_of
 
+    def error_prefix(self, table: str, window_label: str) -> str:
+        """What failed, the same on the poke and the trigger path."""
+        return (
+            f"LabelsMaturedSensor could not count labels of table {table!r} in matured window "
+            f"{window_label}"
+        )
+
     def timeout_message(
         self,
         window_label: str,
@@ -171,21 +179,24 @@ class LabelsMaturedSensor(WindowSensor):
     # -- sensor API -----------------------------------------------------------------------------
 
     def poke(self, context: Context) -> bool:
-        from modelguard.hooks.db import ModelguardDbHook
+        from modelguard.hooks.db import ModelguardDbHook, naming_connection
         from modelguard.source import enough_labels, label_counts
 
         matured, as_of = self._resolve(context)
         needed = self._min_labelled_rows()
-        engine = ModelguardDbHook(self.conn_id).get_engine()
-        sends, labelled = label_counts(
-            engine,
-            self.table,
-            self.time_column,
-            self.label_column,
-            self.label_time_column,
-            matured,
-            as_of,
-        )
+        # A missing connection/table or a refused login raises here (soft_fail does not skip
+        # it): the task fails at once with the connection id and the table.
+        with naming_connection(self.conn_id, self.error_prefix(self.table, matured.label)):
+            engine = ModelguardDbHook(self.conn_id).get_engine()
+            sends, labelled = label_counts(
+                engine,
+                self.table,
+                self.time_column,
+                self.label_column,
+                self.label_time_column,
+                matured,
+                as_of,
+            )
         self._sends, self._labelled = sends, labelled
         self.log.info(
             "%s: %d of %d sends in matured window %s have %s known by %s, need %d and %s",
@@ -272,11 +283,7 @@ class LabelsMaturedSensor(WindowSensor):
 
     def event_error_text(self, event: dict[str, Any], message: str) -> str:
         table = event.get("table", self.table)
-        label = event_window_label(event)
-        return (
-            f"LabelsMaturedSensor could not count labels of table {table!r} in matured window "
-            f"{label}: {message}"
-        )
+        return f"{self.error_prefix(table, event_window_label(event))}: {message}"
 
     def deferral_timeout_text(self, context: Context) -> str:
         try:

@@ -27,7 +27,8 @@ class NewDataSensor(WindowSensor):
     :param time_column: timestamp column (naive UTC or timestamptz). Templated.
     :param min_rows: rows needed; templated, coerced to int at run time.
     :param window_hours: 0 = the data interval; > 0 = the last ``window_hours`` before its end.
-    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param deferrable: wait in the triggerer instead of a worker slot; ``None`` (default):
+        Airflow's ``[operators] default_deferrable``.
     """
 
     template_fields: Sequence[str] = ("conn_id", "table", "time_column", "min_rows")
@@ -41,7 +42,7 @@ class NewDataSensor(WindowSensor):
         time_column: str,
         min_rows: int | str,
         window_hours: int = 0,
-        deferrable: bool = False,
+        deferrable: bool | None = None,
         mode: str = "reschedule",
         **kwargs: Any,
     ) -> None:
@@ -83,13 +84,20 @@ class NewDataSensor(WindowSensor):
         return self._window
 
     def _count(self, window: Window) -> int:
-        from modelguard.hooks.db import ModelguardDbHook
+        from modelguard.hooks.db import ModelguardDbHook, naming_connection
         from modelguard.source import count_rows
 
-        engine = ModelguardDbHook(self.conn_id).get_engine()
-        rows = count_rows(engine, self.table, self.time_column, window)
+        # A missing connection/table or a refused login raises here: the task fails at once
+        # with the connection id and the table, instead of rescheduling until the timeout.
+        with naming_connection(self.conn_id, self.error_prefix(self.table, window.label)):
+            engine = ModelguardDbHook(self.conn_id).get_engine()
+            rows = count_rows(engine, self.table, self.time_column, window)
         self._last_count = rows
         return rows
+
+    def error_prefix(self, table: str, window_label: str) -> str:
+        """What failed, the same on the poke and the trigger path."""
+        return f"NewDataSensor could not count rows of table {table!r} in window {window_label}"
 
     def timeout_message(self, window_label: str, rows: int | None, min_rows: int) -> str:
         found = "an unknown number of" if rows is None else str(rows)
@@ -153,8 +161,7 @@ class NewDataSensor(WindowSensor):
 
     def event_error_text(self, event: dict[str, Any], message: str) -> str:
         table = event.get("table", self.table)
-        label = event_window_label(event)
-        return f"NewDataSensor could not count rows of table {table!r} in window {label}: {message}"
+        return f"{self.error_prefix(table, event_window_label(event))}: {message}"
 
     def deferral_timeout_text(self, context: Context) -> str:
         try:

@@ -97,13 +97,16 @@ class WindowPollTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            from modelguard.hooks.db import ModelguardDbHook
+            from modelguard.hooks.db import ModelguardDbHook, naming_connection
 
             # Async lookup: the sync get_connection() would talk to the triggerer supervisor from
             # the event-loop thread (only works through the greenback portal).
             url = await ModelguardDbHook(self.conn_id).aget_sqlalchemy_url()
             while True:
-                measured = await asyncio.to_thread(self.measure, url)
+                # A missing table or a refused login ends the wait with an "error" event whose
+                # error_type (e.g. TableNotFoundError) the sensor re-raises, conn id included.
+                with naming_connection(self.conn_id):
+                    measured = await asyncio.to_thread(self.measure, url)
                 self.log_measurement(measured)
                 if self.is_done(measured):
                     yield TriggerEvent(self._payload("success", **measured))
@@ -116,7 +119,12 @@ class WindowPollTrigger(BaseTrigger):
                     self.poll_interval if left is None else min(self.poll_interval, left)
                 )
         except Exception as exc:
-            self.log.exception("%s failed on %s", type(self).__name__, self.table)
+            from modelguard.exceptions import ModelguardError
+
+            if isinstance(exc, ModelguardError):  # says what to fix; a traceback adds nothing
+                self.log.error("%s failed on %s: %s", type(self).__name__, self.table, exc)
+            else:
+                self.log.exception("%s failed on %s", type(self).__name__, self.table)
             yield TriggerEvent(
                 self._payload("error", message=str(exc), error_type=type(exc).__name__)
             )
