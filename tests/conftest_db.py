@@ -73,3 +73,28 @@ def pg_engine() -> Iterator[Engine]:
 def engine(request) -> Engine:
     fixture = {"sqlite": "sqlite_engine", "postgres": "pg_engine"}[request.param]
     return request.getfixturevalue(fixture)
+
+
+def engine_spec(engine: Engine) -> tuple[str, str | None]:
+    """What a spawned process needs to open the same database: the URL (password included)
+    and, on PostgreSQL, the test's schema."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name != "postgresql":
+        return url, None
+    with engine.connect() as conn:
+        return url, conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+
+
+def child_engine(url: str, schema: str | None) -> Engine:
+    """The engine of :func:`engine_spec` in a child process (SQLite: foreign keys on)."""
+    if schema is None:
+        engine = sa.create_engine(url)
+
+        @sa.event.listens_for(engine, "connect")
+        def _foreign_keys(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})

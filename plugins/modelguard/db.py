@@ -29,8 +29,11 @@ __all__ = [
     "FiniteFloat",
     "JSONText",
     "UTCDateTime",
+    "add_missing_columns",
     "create_schema",
     "dumps_json",
+    "ensure_lock",
+    "lock",
     "finite_or_none",
     "loads_json",
     "metadata",
@@ -61,6 +64,58 @@ def create_schema(engine: Engine) -> None:
     from modelguard import registry, store  # noqa: F401
 
     metadata.create_all(engine, checkfirst=True)
+
+
+def add_missing_columns(engine: Engine, table: sa.Table) -> list[str]:
+    """Add the nullable columns of ``table`` that an existing table lacks (a store created by an
+    earlier modelguard), so upgrading keeps every stored row. Returns the names added."""
+    existing = {c["name"] for c in sa.inspect(engine).get_columns(table.name)}
+    missing = [c for c in table.columns if c.name not in existing]
+    not_nullable = [c.name for c in missing if not c.nullable]
+    if not_nullable:
+        raise RuntimeError(
+            f"table {table.name} lacks the required column(s) {', '.join(not_nullable)}, which "
+            "cannot be added to stored rows; migrate it by hand"
+        )
+    with engine.begin() as conn:
+        for column in missing:
+            kind = column.type.compile(dialect=engine.dialect)
+            conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+    return [c.name for c in missing]
+
+
+locks_table = sa.Table(
+    "mg_locks",
+    metadata,
+    sa.Column("name", sa.String(250), primary_key=True),
+    sa.Column("counter", sa.Integer, nullable=False),
+)
+
+
+def ensure_lock(engine: Engine, name: str) -> None:
+    """Create the row of lock ``name`` if it does not exist yet, in its own transaction (before
+    the transaction that takes it: on SQLite that one holds the only writer lock)."""
+    t = locks_table
+    with engine.connect() as conn:
+        if conn.execute(sa.select(t.c.name).where(t.c.name == name)).first() is not None:
+            return
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(t).values(name=name, counter=0))
+    except sa.exc.IntegrityError:
+        pass  # another process created it first
+
+
+def lock(conn: sa.Connection, name: str) -> None:
+    """Serialise every transaction that calls this with ``name`` until it ends.
+
+    Call it as the first statement of the transaction, after :func:`ensure_lock`: an ``UPDATE``
+    of the lock's row takes a row lock on PostgreSQL and SQLite's database-wide writer lock, on
+    both held to the commit, so a check and the write it leads to are one atomic step."""
+    t = locks_table
+    bump = sa.update(t).where(t.c.name == name).values(counter=t.c.counter + 1)
+    if conn.execute(bump).rowcount != 1:
+        raise RuntimeError(f"lock {name!r} has no row in {t.name}: call ensure_lock first")
 
 
 # --------------------------------------------------------------------------- datetimes

@@ -7,7 +7,11 @@ Tables:
 ``mg_drift_features``
     One row per feature of such a run.
 ``mg_monitoring_decisions``
-    One row per (dag_id, interval): what the monitoring DAG decided (retrain, alert, healthy...).
+    One row per (dag_id, interval): what the monitoring DAG decided (retrain, cooldown, alert,
+    healthy), the model version it judged, and whether a retraining was started for it.
+    Decisions of one model are written under one lock and the cool-down is resolved over all
+    of them in data time (:mod:`modelguard.cooldown`), so concurrent or out-of-order runs
+    decide the same.
 
 Every write *replaces* what is stored for its interval: delete, then insert, in one transaction.
 A rerun or backfill of an interval therefore never duplicates rows, and a write that fails
@@ -25,18 +29,30 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from modelguard.cooldown import (
+    COOLDOWN,
+    RETRAIN,
+    Candidate,
+    CooldownVerdict,
+    compose_reasons,
+    resolve_cooldown,
+)
 from modelguard.db import (
     FiniteFloat,
     JSONText,
     UTCDateTime,
+    add_missing_columns,
+    ensure_lock,
     finite_or_none,
+    lock,
+    locks_table,
     metadata,
     optional_naive_utc,
     to_naive_utc,
@@ -49,6 +65,7 @@ __all__ = [
     "FeatureDriftRecord",
     "MonitoringDecision",
     "ResultStore",
+    "RetrainingClaim",
     "StoreError",
     "drift_features_table",
     "drift_runs_table",
@@ -122,6 +139,12 @@ monitoring_decisions_table = sa.Table(
     sa.Column("details", JSONText, nullable=False),
     sa.Column("run_id", sa.String(250), nullable=True),
     sa.Column("decided_at", UTCDateTime, nullable=False),
+    # Added after the first release (nullable, so stores created earlier gain them in place).
+    sa.Column("model_name", sa.String(200), nullable=True, index=True),
+    sa.Column("model_version_id", sa.Integer, nullable=True),
+    sa.Column("retrain_candidate", sa.Boolean, nullable=True),
+    sa.Column("retraining_started_at", UTCDateTime, nullable=True),
+    sa.Column("retraining_run_id", sa.String(250), nullable=True),
 )
 
 # Label-dependent checks of one interval (performance, concept drift), one row per check and
@@ -144,6 +167,7 @@ _TABLES = [
     drift_features_table,
     monitoring_decisions_table,
     monitoring_checks_table,
+    locks_table,
 ]
 
 _FLOAT_FIELDS = (
@@ -256,7 +280,11 @@ class FeatureDriftRecord:
 
 @dataclass(frozen=True)
 class MonitoringDecision:
-    """One row of ``mg_monitoring_decisions``."""
+    """One row of ``mg_monitoring_decisions``.
+
+    ``retrain_candidate``: the checks fired a trigger and only the cool-down could block it
+    (then ``decision`` is ``retrain`` or ``cooldown``, settled by the store).
+    """
 
     dag_id: str
     interval_start: datetime
@@ -266,6 +294,29 @@ class MonitoringDecision:
     details: dict[str, Any]
     run_id: str | None
     decided_at: datetime
+    model_name: str | None = None
+    model_version_id: int | None = None
+    retrain_candidate: bool | None = None
+    retraining_started_at: datetime | None = None
+    retraining_run_id: str | None = None
+
+    @property
+    def candidate(self) -> Candidate:
+        return Candidate(
+            self.dag_id,
+            self.interval_start,
+            self.interval_end,
+            started=self.retraining_started_at is not None,
+        )
+
+
+@dataclass(frozen=True)
+class RetrainingClaim:
+    """Whether the trigger of an interval may start its retraining, and why."""
+
+    granted: bool
+    reason: str
+    decision: MonitoringDecision | None
 
 
 @dataclass(frozen=True)
@@ -299,6 +350,35 @@ def _from_row(cls: type[_T], row: Any) -> _T:
     return cls(**{f.name: m[f.name] for f in dataclasses.fields(cls)})
 
 
+def _decision_lock(model_name: str) -> str:
+    return f"decisions:{model_name}"
+
+
+def _settled_details(
+    row: MonitoringDecision, verdict: CooldownVerdict, cooldown_hours: float
+) -> dict[str, Any]:
+    """The row's details with the cool-down outcome written in: reasons, blockers, retrain."""
+    details = dict(row.details or {})
+    decision = dict(details.get("decision") or {})
+    base = decision.get("reasons") or []
+    triggers = decision.get("triggers") or []
+    line = verdict.reason(cooldown_hours, row.interval_end)
+    decision["final_reasons"] = compose_reasons(base, triggers, verdict, line)
+    blocked = [b for b in decision.get("blocked_by") or [] if b != COOLDOWN]
+    if verdict.decision == COOLDOWN:
+        blocked.append(COOLDOWN)
+    decision["blocked_by"] = blocked
+    decision["retrain"] = verdict.decision == RETRAIN
+    details["decision"] = decision
+    details["cooldown"] = {
+        "hours": cooldown_hours,
+        "decision": verdict.decision,
+        "blocked_by": verdict.blocked_by.label if verdict.blocked_by else None,
+        "until": verdict.until.isoformat() if verdict.until else None,
+    }
+    return details
+
+
 def _check_interval(dag_id: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
     if not isinstance(dag_id, str) or not dag_id:
         raise StoreError(f"dag_id must be a non-empty string, got {dag_id!r}")
@@ -329,8 +409,10 @@ class ResultStore:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        """Create the result-store tables if they do not exist (idempotent)."""
+        """Create the result-store tables if they do not exist, and add the columns a store
+        created by an earlier release lacks (idempotent; stored rows are kept)."""
         metadata.create_all(self.engine, tables=_TABLES, checkfirst=True)
+        add_missing_columns(self.engine, monitoring_decisions_table)
 
     # ------------------------------------------------------------------ writes
 
@@ -437,6 +519,153 @@ class ResultStore:
             conn.execute(sa.delete(t).where(_where_interval(t, dag_id, start, end)))
             conn.execute(sa.insert(t).values(**dataclasses.asdict(stored)))
             return stored
+
+        return self._write(work)
+
+    def decide(self, proposal: MonitoringDecision, *, cooldown_hours: float) -> MonitoringDecision:
+        """Store the decision of one interval and settle the cool-down of its model, atomically.
+
+        ``proposal`` carries ``model_name``; for a candidate (``retrain_candidate``) its
+        ``details["decision"]`` holds the checks' ``reasons`` and ``triggers``, and the store
+        decides ``retrain`` or ``cooldown``. Under the model's lock: the row is replaced
+        (keeping a retraining already started for it), then every candidate of the model from
+        ``cooldown_hours`` before this interval on is resolved again in data time and the rows
+        whose outcome changed are rewritten. Returns the row as stored.
+        """
+        if not proposal.model_name:
+            raise StoreError("a decision needs model_name: the cool-down is per model")
+        start, end = _check_interval(
+            proposal.dag_id, proposal.interval_start, proposal.interval_end
+        )
+        t = monitoring_decisions_table
+        name = _decision_lock(proposal.model_name)
+        ensure_lock(self.engine, name)
+
+        def work(conn: Connection) -> MonitoringDecision:
+            lock(conn, name)
+            where = _where_interval(t, proposal.dag_id, start, end)
+            kept = conn.execute(
+                sa.select(t.c.retraining_started_at, t.c.retraining_run_id).where(where)
+            ).one_or_none()
+            values = dataclasses.asdict(proposal)
+            values.update(interval_start=start, interval_end=end, decided_at=utcnow())
+            values["retrain_candidate"] = bool(proposal.retrain_candidate)
+            values["retraining_started_at"] = kept[0] if kept else None
+            values["retraining_run_id"] = kept[1] if kept else None
+            conn.execute(sa.delete(t).where(where))
+            conn.execute(sa.insert(t).values(**values))
+            self._settle_cooldown(conn, proposal.model_name, end, cooldown_hours)
+            return _from_row(MonitoringDecision, conn.execute(sa.select(t).where(where)).one())
+
+        return self._write(work)
+
+    def _settle_cooldown(
+        self, conn: Connection, model_name: str, end: datetime, cooldown_hours: float
+    ) -> None:
+        t = monitoring_decisions_table
+        since = end - timedelta(hours=max(cooldown_hours, 0))
+        mine = t.c.model_name == model_name
+        before = conn.execute(
+            sa.select(t)
+            .where(mine, t.c.decision == RETRAIN, t.c.interval_end < since)
+            .order_by(t.c.interval_end.desc(), t.c.interval_start.desc(), t.c.dag_id.desc())
+            .limit(1)
+        ).one_or_none()
+        rows = [
+            _from_row(MonitoringDecision, r)
+            for r in conn.execute(
+                sa.select(t).where(mine, t.c.retrain_candidate.is_(True), t.c.interval_end >= since)
+            ).all()
+        ]
+        last = _from_row(MonitoringDecision, before).candidate if before is not None else None
+        verdicts = resolve_cooldown(
+            [r.candidate for r in rows], cooldown_hours, last_retraining=last
+        )
+        for row in rows:
+            verdict = verdicts[row.candidate.key]
+            details = _settled_details(row, verdict, cooldown_hours)
+            reasons = details["decision"]["final_reasons"]
+            reason = "; ".join(reasons)
+            if row.decision == verdict.decision and row.reason == reason:
+                continue
+            conn.execute(
+                sa.update(t)
+                .where(_where_interval(t, row.dag_id, row.interval_start, row.interval_end))
+                .values(decision=verdict.decision, reason=reason, details=details)
+            )
+
+    def claim_retraining(
+        self,
+        model_name: str,
+        dag_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        trigger_run_id: str,
+        cooldown_hours: float,
+        note: Mapping[str, Any] | None = None,
+    ) -> RetrainingClaim:
+        """May the interval start its retraining now? Granted once per episode, atomically.
+
+        Refused when the interval's stored decision is no longer ``retrain`` (a run of an
+        earlier interval of the same episode has since decided) or when another interval of the
+        model within ``cooldown_hours`` already started one. Granted again, unchanged, to the
+        interval that holds it (a retry of the trigger). ``note`` is kept in the decision's
+        details under ``trigger`` (e.g. that the retraining DAG is paused).
+        """
+        start, end = _check_interval(dag_id, start, end)
+        t = monitoring_decisions_table
+        name = _decision_lock(model_name)
+        ensure_lock(self.engine, name)
+        window = timedelta(hours=max(cooldown_hours, 0))
+
+        def work(conn: Connection) -> RetrainingClaim:
+            lock(conn, name)
+            where = _where_interval(t, dag_id, start, end)
+            row = conn.execute(sa.select(t).where(where)).one_or_none()
+            if row is None:
+                return RetrainingClaim(False, "no decision is stored for this interval", None)
+            mine = _from_row(MonitoringDecision, row)
+            if mine.decision != RETRAIN:
+                return RetrainingClaim(
+                    False, f"the decision is now {mine.decision!r}: {mine.reason}", mine
+                )
+            if mine.retraining_started_at is None:
+                other = conn.execute(
+                    sa.select(t)
+                    .where(
+                        t.c.model_name == model_name,
+                        t.c.retraining_started_at.is_not(None),
+                        t.c.interval_end > end - window,
+                        t.c.interval_end < end + window,
+                        sa.not_(where),
+                    )
+                    .order_by(t.c.interval_end)
+                    .limit(1)
+                ).one_or_none()
+                if other is not None:
+                    theirs = _from_row(MonitoringDecision, other)
+                    return RetrainingClaim(
+                        False,
+                        f"a retraining of this episode was already started by "
+                        f"{theirs.candidate.label} ({theirs.retraining_run_id})",
+                        mine,
+                    )
+                details = {**mine.details, "trigger": dict(note or {})}
+                conn.execute(
+                    sa.update(t)
+                    .where(where)
+                    .values(
+                        retraining_started_at=utcnow(),
+                        retraining_run_id=trigger_run_id,
+                        details=details,
+                    )
+                )
+                mine = _from_row(MonitoringDecision, conn.execute(sa.select(t).where(where)).one())
+                return RetrainingClaim(True, "first retraining of its episode", mine)
+            return RetrainingClaim(
+                True, f"already started as {mine.retraining_run_id} (a retry)", mine
+            )
 
         return self._write(work)
 
