@@ -14,6 +14,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from modelguard.config import load_config
+from modelguard.operators.conf import refuse_unknown_conf
 from modelguard.operators.deployment import add_gate_tasks
 
 cfg = load_config()
@@ -25,6 +26,7 @@ with DAG(
     start_date=cfg.monitoring.start_date.replace(tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    default_args={"pre_execute": refuse_unknown_conf},
     tags=["modelguard", "deployment"],
     params={
         "challenger_version_id": Param(
@@ -38,8 +40,8 @@ with DAG(
             None,
             type=["null", "string"],
             format="date-time",
-            title="Decide as of (UTC)",
-            description="Labels matured by this instant are used. Empty = the run's logical date; "
+            title="Decide as of",
+            description="Labels matured by this instant are used, e.g. 2026-10-15T00:00:00Z. Empty = the run's logical date; "
             "required for a run without a logical date.",
         ),
     },

@@ -1,5 +1,9 @@
 """modelguard_monitoring: drift on the newest window, performance and concept drift on the
-matured one, and a decision: start retraining, alert, or healthy.
+matured one, and a decision: start retraining, cool down, alert, or healthy.
+
+Two DAGs share these tasks: ``modelguard_monitoring`` runs at ``monitoring.monitoring_interval``
+(hourly by default) and ``modelguard_monitoring_daily`` once a day over the day, so history can
+be backfilled at daily cadence with one command and no config edit.
 
 Parsed often by the scheduler: only the small YAML config is read here; pandas, scipy, SQLAlchemy
 and matplotlib are imported inside the tasks.
@@ -7,12 +11,14 @@ and matplotlib are imported inside the tasks.
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from modelguard.config import load_config
+from modelguard.monitoring import JUDGE_WITH
+from modelguard.operators.conf import refuse_unknown_conf
 from modelguard.operators.drift import DriftDetectionOperator
 from modelguard.operators.labels import (
     ConceptDriftOperator,
@@ -23,58 +29,55 @@ from modelguard.operators.labels import (
 from modelguard.sensors.labels_matured import LabelsMaturedSensor
 from modelguard.sensors.new_data import NewDataSensor
 
-DAG_ID = "modelguard_monitoring"
 cfg = load_config()
 dd = cfg.drift_detection
+DAILY = "0 0 * * *"
 
 
-def _number_param(default_from: str, description: str, **schema) -> Param:
+def _number_param(title: str, key: str, description: str, **schema) -> Param:
     return Param(
         None,
         type=["null", "number"],
-        title=default_from,
-        description=f"{description} Empty = the config's {default_from}.",
+        title=title,
+        description=f"{description} Empty = the config's drift_detection.{key} ({getattr(dd, key)}).",
         **schema,
     )
 
 
-with DAG(
-    dag_id=DAG_ID,
-    description="Drift, performance and concept-drift monitoring of the champion, per interval",
-    schedule=CronDataIntervalTimetable(cfg.monitoring.schedule_cron, timezone="UTC"),
-    start_date=cfg.monitoring.start_date.replace(tzinfo=UTC),
-    catchup=cfg.monitoring.catchup,
-    max_active_runs=4,
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
-    tags=["modelguard", "monitoring"],
-    params={
+def _params() -> dict[str, Param]:
+    return {
         "window_start": Param(
             None,
             type=["null", "string"],
             format="date-time",
-            title="Window start (UTC)",
-            description="Analyse this window instead of the run's data interval. "
-            "Needed for a manual run without a logical date; give window_end too.",
+            title="Window start",
+            description="Analyse this window instead of the run's data interval, e.g. "
+            "2026-09-01T00:00:00Z. Needed for a manual run without a logical date; give the "
+            "window end too.",
         ),
         "window_end": Param(
             None,
             type=["null", "string"],
             format="date-time",
-            title="Window end (UTC, exclusive)",
+            title="Window end (exclusive)",
+            description="End of the window to analyse, e.g. 2026-09-02T00:00:00Z.",
         ),
         "psi_warning": _number_param(
-            "drift_detection.psi_warning",
+            "PSI for minor drift",
+            "psi_warning",
             "PSI from which a feature counts as minor drift.",
             exclusiveMinimum=0,
         ),
         "psi_critical": _number_param(
-            "drift_detection.psi_critical",
+            "PSI for major drift",
+            "psi_critical",
             "PSI from which a feature counts as major drift.",
             exclusiveMinimum=0,
         ),
         "ks_significance": _number_param(
-            "drift_detection.ks_significance",
-            "Significance of KS / chi-square after Benjamini-Hochberg.",
+            "Significance of KS / chi-square",
+            "ks_significance",
+            "Level of the KS and chi-square tests after Benjamini-Hochberg.",
             exclusiveMinimum=0,
             exclusiveMaximum=1,
         ),
@@ -82,69 +85,108 @@ with DAG(
             None,
             type=["null", "integer"],
             minimum=1,
-            title="drift_detection.min_rows",
-            description="Rows the window must hold before it is analysed. "
-            "Empty = the config's drift_detection.min_rows.",
+            title="Rows needed in the window",
+            description="Rows the window must hold before it is analysed. Empty = the config's "
+            f"drift_detection.min_rows ({dd.min_rows}).",
+        ),
+        "judge_with": Param(
+            JUDGE_WITH[0],
+            type="string",
+            enum=list(JUDGE_WITH),
+            title="Model version to judge with",
+            description="champion_at_interval_end: the champion of the interval's time, so a "
+            "reprocess repeats its verdicts; current_champion: re-judge history with today's "
+            "champion.",
         ),
         "retrain_on_backfill": Param(
             False,
             type="boolean",
             title="Start retraining from a backfill",
             description="A backfill records decisions for historical intervals; only with this "
-            "set does it also start modelguard_retraining.",
+            "set does it also start modelguard_retraining (one per drift episode).",
         ),
-    },
-    doc_md=__doc__,
-) as dag:
-    src = cfg.source
-    wait_for_data = NewDataSensor(
-        task_id="wait_for_data",
-        conn_id=src.conn_id,
-        table=src.table,
-        time_column=src.time_column,
-        min_rows=f"{{{{ params.min_rows or {dd.min_rows} }}}}",
-        window_hours=cfg.monitoring.window_hours,
-        mode="reschedule",
-        poke_interval=300,
-        timeout=6 * 3600,
-    )
-    detect_drift = DriftDetectionOperator(task_id="detect_drift")
-    # Labels that never arrive: the sensor soft-fails (skipped) and the checks record "missing".
-    wait_for_labels = LabelsMaturedSensor(
-        task_id="wait_for_labels",
-        conn_id=src.conn_id,
-        table=src.table,
-        time_column=src.time_column,
-        label_column=src.label_column,
-        label_time_column=src.label_time_column,
-        label_delay_hours=src.label_delay_hours,
-        min_labelled_rows=cfg.monitoring.min_labelled_rows,
-        min_label_share=cfg.monitoring.min_label_share,
-        window_hours=cfg.monitoring.label_window_hours,
-        mode="reschedule",
-        poke_interval=900,
-        timeout=12 * 3600,
-        soft_fail=True,
-    )
-    measure_performance = PerformanceOperator(task_id="measure_performance")
-    detect_concept_drift = ConceptDriftOperator(task_id="detect_concept_drift")
-    decide = RetrainDecisionOperator(
-        task_id="decide",
-        drift_task_id="detect_drift",
-        performance_task_id="measure_performance",
-        concept_task_id="detect_concept_drift",
-        retrain_task_id="trigger_retraining",
-        alert_task_id="alert",
-        healthy_task_id="healthy",
-    )
-    trigger_retraining = TriggerRetrainingOperator(
-        task_id="trigger_retraining", decision_task_id="decide"
-    )
-    alert = EmptyOperator(task_id="alert")
-    healthy = EmptyOperator(task_id="healthy")
-    done = EmptyOperator(task_id="done", trigger_rule="none_failed_min_one_success")
+    }
 
-    wait_for_data >> detect_drift
-    wait_for_labels >> [measure_performance, detect_concept_drift]
-    [detect_drift, measure_performance, detect_concept_drift] >> decide
-    decide >> [trigger_retraining, alert, healthy] >> done
+
+def build_monitoring_dag(dag_id: str, cron: str, description: str) -> DAG:
+    """The monitoring tasks on one cadence; every cadence stores under its own DAG id."""
+    mon, src = cfg.monitoring, cfg.source
+    with DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
+        start_date=mon.start_date.replace(tzinfo=UTC),
+        catchup=mon.catchup,
+        max_active_runs=4,
+        # The retry delay is Airflow's [core] default_task_retry_delay.
+        default_args={"retries": 1, "pre_execute": refuse_unknown_conf},
+        tags=["modelguard", "monitoring"],
+        params=_params(),
+        doc_md=__doc__,
+    ) as dag:
+        wait_for_data = NewDataSensor(
+            task_id="wait_for_data",
+            conn_id=src.conn_id,
+            table=src.table,
+            time_column=src.time_column,
+            min_rows=f"{{{{ params.min_rows or {dd.min_rows} }}}}",
+            window_hours=mon.window_hours,
+            deferrable=mon.deferrable_sensors,
+            poke_interval=mon.data_poke_seconds,
+            timeout=mon.data_wait_minutes * 60,
+        )
+        detect_drift = DriftDetectionOperator(task_id="detect_drift")
+        # Labels that never arrive: the sensor soft-fails (skipped) and the checks record
+        # "missing". It waits only once the window has data, so a run for an interval with no
+        # data ends after data_wait_minutes.
+        wait_for_labels = LabelsMaturedSensor(
+            task_id="wait_for_labels",
+            conn_id=src.conn_id,
+            table=src.table,
+            time_column=src.time_column,
+            label_column=src.label_column,
+            label_time_column=src.label_time_column,
+            label_delay_hours=src.label_delay_hours,
+            min_labelled_rows=mon.min_labelled_rows,
+            min_label_share=mon.min_label_share,
+            window_hours=mon.label_window_hours,
+            deferrable=mon.deferrable_sensors,
+            poke_interval=mon.label_poke_seconds,
+            timeout=mon.label_wait_minutes * 60,
+            soft_fail=True,
+        )
+        measure_performance = PerformanceOperator(task_id="measure_performance")
+        detect_concept_drift = ConceptDriftOperator(task_id="detect_concept_drift")
+        decide = RetrainDecisionOperator(
+            task_id="decide",
+            drift_task_id="detect_drift",
+            performance_task_id="measure_performance",
+            concept_task_id="detect_concept_drift",
+            retrain_task_id="trigger_retraining",
+            alert_task_id="alert",
+            healthy_task_id="healthy",
+        )
+        trigger_retraining = TriggerRetrainingOperator(
+            task_id="trigger_retraining", decision_task_id="decide"
+        )
+        alert = EmptyOperator(task_id="alert")
+        healthy = EmptyOperator(task_id="healthy")
+        done = EmptyOperator(task_id="done", trigger_rule="none_failed_min_one_success")
+
+        wait_for_data >> [detect_drift, wait_for_labels]
+        wait_for_labels >> [measure_performance, detect_concept_drift]
+        [detect_drift, measure_performance, detect_concept_drift] >> decide
+        decide >> [trigger_retraining, alert, healthy] >> done
+    return dag
+
+
+monitoring = build_monitoring_dag(
+    "modelguard_monitoring",
+    cfg.monitoring.schedule_cron,
+    "Drift, performance and concept-drift monitoring of the champion, per interval",
+)
+monitoring_daily = build_monitoring_dag(
+    "modelguard_monitoring_daily",
+    DAILY,
+    "The same monitoring once a day over the day: backfill history at daily cadence",
+)

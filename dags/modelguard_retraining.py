@@ -19,6 +19,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from modelguard.config import STRATEGIES, load_config
+from modelguard.operators.conf import refuse_unknown_conf
 from modelguard.operators.deployment import add_gate_tasks
 from modelguard.operators.retraining import (
     DEPLOY_MODES,
@@ -34,6 +35,7 @@ if INCLUDE.is_dir() and str(INCLUDE) not in sys.path:
     sys.path.append(str(INCLUDE))
 
 cfg = load_config()
+MONITORING_SECTION = "Set by modelguard_monitoring (leave empty)"
 
 with DAG(
     dag_id="modelguard_retraining",
@@ -42,13 +44,14 @@ with DAG(
     start_date=cfg.monitoring.start_date.replace(tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    default_args={"pre_execute": refuse_unknown_conf},
     tags=["modelguard", "retraining"],
     params={
         "strategy": Param(
             cfg.retraining.default_strategy,
             type="string",
             enum=list(STRATEGIES),
-            title="Strategy",
+            title="Training strategy",
             description="sliding_window: the last window_months of matured data; weighted: all "
             "matured data with recency weights; full_batch: all matured data.",
         ),
@@ -64,7 +67,7 @@ with DAG(
             "auto",
             type="string",
             enum=list(DEPLOY_MODES),
-            title="Deploy",
+            title="Deployment",
             description="auto: the gate decides; never: register the challenger only; "
             "force_evaluation_only: evaluate but never promote.",
         ),
@@ -73,23 +76,33 @@ with DAG(
             type="string",
             minLength=3,
             title="Reason",
-            description="Recorded with the challenger.",
+            description="Why this retraining; recorded with the challenger.",
         ),
         "as_of": Param(
             None,
             type=["null", "string"],
             format="date-time",
-            title="As of (UTC)",
-            description="Train on and judge with labels matured by this instant. Empty = the "
-            "run's logical date; required for a run without one.",
+            title="Decide as of",
+            description="Train on and judge with labels matured by this instant, e.g. "
+            "2026-10-15T00:00:00Z. Empty = the run's logical date; required for a run without "
+            "one.",
         ),
         "drift_report_uri": Param(
             None,
             type=["null", "string"],
-            title="Drift report",
-            description="Set by modelguard_monitoring when it starts this run.",
+            title="Drift report (set by monitoring)",
+            description="Filled in by modelguard_monitoring when it starts this run; leave empty "
+            "when retraining by hand.",
+            section=MONITORING_SECTION,
         ),
-        "triggered_by": Param(None, type=["null", "string"], title="Triggered by"),
+        "triggered_by": Param(
+            None,
+            type=["null", "string"],
+            title="Started by (set by monitoring)",
+            description="The monitoring run that started this retraining; leave empty when "
+            "retraining by hand.",
+            section=MONITORING_SECTION,
+        ),
     },
     doc_md=__doc__,
 ) as dag:

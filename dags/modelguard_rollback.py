@@ -12,6 +12,7 @@ from datetime import UTC
 from airflow.sdk import DAG, Param
 
 from modelguard.config import load_config
+from modelguard.operators.conf import refuse_unknown_conf
 from modelguard.operators.deployment import RollbackOperator
 
 cfg = load_config()
@@ -23,6 +24,7 @@ with DAG(
     start_date=cfg.monitoring.start_date.replace(tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    default_args={"pre_execute": refuse_unknown_conf},
     tags=["modelguard", "deployment"],
     params={
         "target_version_id": Param(

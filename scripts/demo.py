@@ -195,7 +195,7 @@ def _queued_conf(run_at: datetime, config) -> dict:
             print(f"      reason: {run.conf.get('reason')}")
             return dict(run.conf)
     print("      monitoring queued no retraining; running one by hand as of the drifted day")
-    return {"reason": "demo: manual retraining", "as_of": run_at.isoformat()}
+    return {"reason": "demo: manual retraining", "as_of": run_at.isoformat() + "+00:00"}
 
 
 def dags_test(var: Path, dag_id: str, run_at: datetime | None, conf: str | None = None) -> bool:

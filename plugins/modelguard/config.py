@@ -113,6 +113,9 @@ class RetrainingConfig:
         return "weighted" if self.weighted_retraining else "sliding_window"
 
 
+SENSOR_MODES = ("airflow_default", "reschedule", "deferrable")
+
+
 @dataclass(frozen=True)
 class AlertThresholdsConfig:
     drift_critical: float = field(metadata=_range(0, open_lo=True))
@@ -130,6 +133,16 @@ class MonitoringConfig:
     label_window_hours: int = field(metadata=_range(1, 24 * 366))
     min_labelled_rows: int = field(metadata=_range(1))
     min_label_share: float = field(metadata=_range(0, 1, open_lo=True))
+    sensor_mode: str = field(metadata=_choices(*SENSOR_MODES))
+    data_wait_minutes: int = field(metadata=_range(1, 7 * 24 * 60))
+    label_wait_minutes: int = field(metadata=_range(1, 7 * 24 * 60))
+    data_poke_seconds: int = field(metadata=_range(1, 24 * 3600))
+    label_poke_seconds: int = field(metadata=_range(1, 24 * 3600))
+
+    @property
+    def deferrable_sensors(self) -> bool | None:
+        """True/False when the config decides; None: Airflow's ``[operators] default_deferrable``."""
+        return {"deferrable": True, "reschedule": False}.get(self.sensor_mode)
 
     @property
     def schedule_cron(self) -> str:

@@ -148,6 +148,8 @@ def deploy_challenger(*, config, registry_engine, verdict: dict[str, Any], run_i
         run_id=run_id,
         reason="; ".join(verdict["reasons"]),
         evaluation=verdict,
+        # Monitoring judges intervals after the gate's as_of with the new champion.
+        effective_at=datetime.fromisoformat(verdict["as_of"]) if verdict.get("as_of") else None,
     )
     if log:
         log.info("Promoted %s (was %s)", promoted.label, verdict["champion"])
@@ -220,10 +222,13 @@ def rollback_champion(
     reason: str,
     target_version_id: int | None = None,
     expected_champion_id: int | None = None,
+    effective_at: datetime | None = None,
     run_id: str | None = None,
     log=None,
 ) -> dict[str, Any]:
-    """Restore the previous (or a named) version; RollbackFailedError needs a person."""
+    """Restore the previous (or a named) version; RollbackFailedError needs a person.
+
+    ``effective_at``: the data time from which monitoring judges with the restored version."""
     from modelguard.registry import ModelRegistry
 
     result = ModelRegistry(registry_engine).rollback(
@@ -233,6 +238,7 @@ def rollback_champion(
         reason=reason,
         max_attempts=config.deployment.max_rollback_attempts,
         expected_champion_id=expected_champion_id,
+        effective_at=effective_at,
     )
     if log:
         log.warning(

@@ -66,13 +66,17 @@ def _enough_labels(config: ModelguardConfig, sends: int, labelled: int) -> str |
     return None
 
 
-def _start(config: ModelguardConfig, source_engine, registry_engine, window: Window, as_of):
-    """What every matured-window check starts from: the champion, the label counts, and why
-    the window cannot be judged (None when it can)."""
+def _start(
+    config: ModelguardConfig, source_engine, registry_engine, window: Window, as_of, judge_with
+):
+    """What every matured-window check starts from: the judged version (the champion at
+    ``as_of`` by default), the label counts, and why the window cannot be judged (None when it
+    can)."""
+    from modelguard.monitoring import judged_version
     from modelguard.registry import ModelRegistry
 
     registry = ModelRegistry(registry_engine)
-    champion = registry.get_champion(config.model.name)
+    champion = judged_version(registry, config.model.name, as_of, judge_with)
     sends, labelled = _labels(source_engine, config, window, as_of)
     out: dict[str, Any] = {
         "window": [window.start.isoformat(), window.end.isoformat()],
@@ -92,13 +96,16 @@ def run_performance_check(
     as_of: datetime,
     dag_id: str,
     run_id: str | None,
+    judge_with: str = "champion_at_interval_end",
     log=None,
 ) -> dict[str, Any]:
     """The champion's realised metrics on ``window`` (already matured) and its degradation."""
     from modelguard.gate import read_labelled
     from modelguard.performance import degradation, measure_performance
 
-    registry, champion, out, missing = _start(config, source_engine, registry_engine, window, as_of)
+    registry, champion, out, missing = _start(
+        config, source_engine, registry_engine, window, as_of, judge_with
+    )
     if missing:
         out.update(status="missing", reason=missing, metrics=None, degradation=None)
     else:
@@ -138,6 +145,7 @@ def run_concept_check(
     as_of: datetime,
     dag_id: str,
     run_id: str | None,
+    judge_with: str = "champion_at_interval_end",
     log=None,
 ) -> dict[str, Any]:
     """The feature->engagement relation on ``window`` (already matured) vs the reference."""
@@ -145,7 +153,9 @@ def run_concept_check(
     from modelguard.drift import ReferenceProfile
     from modelguard.gate import read_labelled
 
-    registry, champion, out, missing = _start(config, source_engine, registry_engine, window, as_of)
+    registry, champion, out, missing = _start(
+        config, source_engine, registry_engine, window, as_of, judge_with
+    )
     if missing:
         out.update(status="missing", reason=missing, concept_drift=False, drifted_features=[])
     else:
@@ -220,19 +230,28 @@ def decide_retraining(
     window: Window,
     dag_id: str,
     run_id: str | None,
+    judge_with: str = "champion_at_interval_end",
     log=None,
 ) -> dict[str, Any]:
-    """Combine drift, performance and concept drift into retrain / alert / healthy; store it."""
+    """Combine drift, performance and concept drift into retrain / cooldown / alert / healthy.
+
+    The triggers are judged here (``should_retrain``, pure); the cool-down is settled by the
+    results store in the same locked transaction that stores the decision, over every
+    interval of the model in data time, so concurrent and out-of-order runs (backfills)
+    decide the same: the earliest interval of an episode retrains, later ones record
+    ``cooldown``.
+    """
+    from modelguard.monitoring import judged_version
     from modelguard.registry import ModelRegistry
     from modelguard.retraining import importance_from_profile, should_retrain
-    from modelguard.store import ResultStore
+    from modelguard.store import MonitoringDecision, ResultStore
 
     registry = ModelRegistry(registry_engine)
-    champion = registry.get_champion(config.model.name)
+    as_of = window.end
+    champion = judged_version(registry, config.model.name, as_of, judge_with)
     drift_report = load_report(drift["report_uri"]) if drift and drift.get("report_uri") else None
     store = ResultStore(registry_engine)
     store.ensure_schema()
-    as_of = window.end
     new_labels = None
     if champion.training_end is not None and champion.training_end < as_of:
         _sends, new_labels = _labels(
@@ -244,18 +263,17 @@ def decide_retraining(
         config,
         concept=concept,
         reference_importance=importance_from_profile(champion.reference_profile),
-        last_retraining_at=store.last_decision_end(dag_id, "retrain", window.end),
         as_of=as_of,
         new_labelled_rows=new_labels,
     )
+    candidate = decision.retrain  # only the cool-down can still block it: the store decides
     noticed = bool(
         decision.triggers
         or (drift and drift.get("verdict") in ("major", "minor"))
         or (concept and concept.get("concept_drift"))
         or (performance and performance.get("status") == "degraded")
     )
-    verdict = "retrain" if decision.retrain else ("alert" if noticed else "healthy")
-    reason = "; ".join(decision.reasons)
+    proposed = "retrain" if candidate else ("alert" if noticed else "healthy")
     details = {
         "decision": decision.to_dict(),
         "drift_verdict": drift.get("verdict") if drift else None,
@@ -264,19 +282,46 @@ def decide_retraining(
         "report_uri": drift.get("report_uri") if drift else None,
         "html_uri": drift.get("html_uri") if drift else None,
         "champion_id": champion.id,
+        "judge_with": judge_with,
     }
-    store.record_decision(dag_id, window.start, window.end, verdict, reason, details, run_id)
+    stored = store.decide(
+        MonitoringDecision(
+            dag_id=dag_id,
+            interval_start=window.start,
+            interval_end=window.end,
+            decision=proposed,
+            reason="; ".join(decision.reasons),
+            details=details,
+            run_id=run_id,
+            decided_at=as_of,  # replaced by the store's clock
+            model_name=config.model.name,
+            model_version_id=champion.id,
+            retrain_candidate=candidate,
+        ),
+        cooldown_hours=config.retraining.cooldown_hours,
+    )
+    verdict, reason = stored.decision, stored.reason or ""
     if log:
         (log.warning if verdict != "healthy" else log.info)("Decision %s: %s", verdict, reason)
+    return decision_xcom(stored, dag_id, run_id, window)
+
+
+def decision_xcom(stored, dag_id: str, run_id: str | None, window: Window) -> dict[str, Any]:
+    """The small verdict the branch and the trigger read (XCom)."""
+    details = stored.details or {}
+    decision = details.get("decision") or {}
     return {
-        "verdict": verdict,
-        "reason": reason,
-        "triggers": list(decision.triggers),
+        "verdict": stored.decision,
+        "reason": stored.reason or "",
+        "triggers": list(decision.get("triggers") or []),
+        "model_name": stored.model_name,
+        "model_version_id": stored.model_version_id,
+        "window": [window.start.isoformat(), window.end.isoformat()],
         "trigger_run_id": f"retrain__{dag_id}__{window.label}",
         "trigger_conf": {
-            "reason": f"monitoring {dag_id} {window}: {reason}",
-            "drift_report_uri": details["report_uri"],
-            "as_of": as_of.isoformat(),
+            "reason": f"monitoring {dag_id} {window}: {stored.reason}",
+            "drift_report_uri": details.get("report_uri"),
+            "as_of": window.end.isoformat() + "+00:00",
             "triggered_by": f"{dag_id}/{run_id}",
         },
         **details,

@@ -41,6 +41,25 @@ class DriftCheckResult:
         return dict(self.__dict__)
 
 
+JUDGE_WITH = ("champion_at_interval_end", "current_champion")
+
+
+def judged_version(registry, model_name: str, at, judge_with: str = JUDGE_WITH[0]):
+    """The model version an interval ending at ``at`` is judged with: by default the champion
+    of that time (so a reprocess repeats its first verdicts); ``current_champion`` re-judges
+    history with today's champion, on purpose."""
+    from modelguard.exceptions import ConfigError
+
+    if judge_with == "champion_at_interval_end":
+        return registry.champion_at(model_name, at)
+    if judge_with == "current_champion":
+        return registry.get_champion(model_name)
+    raise ConfigError(
+        f"judge_with={judge_with!r} is not one of {', '.join(JUDGE_WITH)}: "
+        "champion_at_interval_end judges each interval with the champion of its time"
+    )
+
+
 def report_dir(report_root: Path, dag_id: str, window: Window) -> Path:
     """One folder per (DAG, window): a rerun of the same window replaces its files."""
     return Path(report_root) / dag_id / window.label
@@ -55,6 +74,7 @@ def run_drift_check(
     window: Window,
     dag_id: str,
     run_id: str | None,
+    judge_with: str = "champion_at_interval_end",
     log=None,
 ) -> DriftCheckResult:
     from modelguard.drift import ReferenceProfile, detect_drift
@@ -65,7 +85,7 @@ def run_drift_check(
 
     registry = ModelRegistry(registry_engine)
     registry.ensure_schema()
-    champion = registry.get_champion(config.model.name)
+    champion = judged_version(registry, config.model.name, window.end, judge_with)
     profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)
     columns = [config.source.time_column, *profile.features]
     frame = read_window(

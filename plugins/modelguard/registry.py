@@ -66,6 +66,7 @@ from modelguard.db import (
     metadata,
     optional_naive_utc,
     to_bytes,
+    to_naive_utc,
     utcnow,
 )
 from modelguard.exceptions import (
@@ -276,6 +277,22 @@ def _artifact_path(uri: str) -> Path:
             f"artifact URI {uri!r} has an unsupported scheme; use an absolute path or file://"
         )
     return Path(uri)
+
+
+def _effective(value: datetime | None, now: datetime) -> str:
+    return (now if value is None else to_naive_utc(value)).isoformat()
+
+
+def _effective_of(event_row: Any) -> datetime:
+    """When a change of champion took effect in data time (see ``champion_at``)."""
+    details = event_row.details or {}
+    for text in (details.get("effective_at"), (details.get("evaluation") or {}).get("as_of")):
+        if isinstance(text, str):
+            try:
+                return to_naive_utc(datetime.fromisoformat(text))
+            except ValueError:
+                continue
+    return to_naive_utc(event_row.at)
 
 
 def _check_model_name(model_name: Any) -> str:
@@ -708,8 +725,12 @@ class ModelRegistry:
         run_id: str | None = None,
         reason: str,
         evaluation: Mapping[str, Any] | None = None,
+        effective_at: datetime | None = None,
     ) -> ModelVersion:
         """Make the challenger ``version_id`` champion, if the champion is still the expected one.
+
+        ``effective_at`` is the data time from which the new champion judges monitoring intervals
+        (the gate's ``as_of``; see :meth:`champion_at`); default: now.
 
         One transaction: compare-and-swap of the champion pointer from ``expected_champion_id``
         to ``version_id``, previous champion → ``archived``, challenger → ``champion`` and a
@@ -768,6 +789,7 @@ class ModelRegistry:
                     "previous_champion_version": self._fetch_version(conn, previous).version,
                     "version": candidate.version,
                     "evaluation": evaluation_dict,
+                    "effective_at": _effective(effective_at, now),
                 },
                 at=now,
             )
@@ -835,8 +857,12 @@ class ModelRegistry:
         reason: str,
         max_attempts: int = 3,
         expected_champion_id: int | None = None,
+        effective_at: datetime | None = None,
     ) -> RollbackResult:
         """Replace the champion with an earlier version whose artifact is intact.
+
+        ``effective_at``: the data time from which the restored version judges monitoring
+        intervals again (see :meth:`champion_at`); default: now.
 
         Candidates: ``target_version_id`` alone when given (a version of this model that is
         neither the champion nor rejected); otherwise the earlier champions, most recent first,
@@ -919,6 +945,7 @@ class ModelRegistry:
                         run_id=run_id,
                         reason=reason,
                         failed=failed,
+                        effective_at=effective_at,
                     )
                 except _CandidateUnusable as exc:
                     error = str(exc)
@@ -1029,6 +1056,51 @@ class ModelRegistry:
                 else {}
             )
         return [by_id[i] for i in ids if i in by_id]
+
+    def champion_at(self, model_name: str, at: datetime) -> ModelVersion:
+        """The version that was champion of ``model_name`` at data time ``at``.
+
+        Each change of champion takes effect at its ``effective_at`` (a promotion: the gate's
+        ``as_of``; a rollback: its own), recorded in the event; events written before that was
+        recorded fall back to a promotion's evaluation ``as_of``, else the event's wall time.
+        The first champion (bootstrap) judges everything before the first change. A change
+        effective exactly at ``at`` does not count yet: an interval ending at ``at`` was served
+        before it. So monitoring judges each interval with the model of its time, and a
+        reprocess of history gives the verdicts of its first pass.
+        """
+        at = to_naive_utc(at)
+        e = model_events_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(e.c.id, e.c.event, e.c.version_id, e.c.at, e.c.details)
+                .where(
+                    e.c.model_name == model_name,
+                    e.c.event.in_((EVENT_PROMOTED, EVENT_ROLLED_BACK)),
+                )
+                .order_by(e.c.id)
+            ).all()
+        changes: list[tuple[datetime | None, int, int]] = []
+        for row in rows:
+            details = row.details or {}
+            if row.event == EVENT_PROMOTED:
+                version_id = row.version_id
+            else:
+                version_id = details.get("restored_version_id")
+            if version_id is None:
+                continue
+            first = not changes and details.get("bootstrap", row.event == EVENT_PROMOTED)
+            changes.append((None if first else _effective_of(row), row.id, version_id))
+        if not changes:
+            raise NoChampionError(
+                f"no champion registered for model {model_name!r}; bootstrap one first"
+            )
+        chosen = changes[0][2]
+        for effective, _id, version_id in sorted(
+            changes[1:], key=lambda c: (c[0] or datetime.min, c[1])
+        ):
+            if effective is not None and effective < at:
+                chosen = version_id
+        return self.get_version(chosen)
 
     def latest_challenger(self, model_name: str) -> ModelVersion:
         """The newest version of ``model_name`` with status ``challenger``."""
@@ -1236,6 +1308,7 @@ class ModelRegistry:
         run_id: str | None,
         reason: str,
         failed: list[dict[str, Any]],
+        effective_at: datetime | None = None,
     ) -> RollbackResult:
         with self.engine.begin() as conn:
             now = utcnow()
@@ -1276,6 +1349,7 @@ class ModelRegistry:
                     "rolled_back_version": current.version,
                     "reason": reason,
                     "failed_attempts": list(failed),
+                    "effective_at": _effective(effective_at, now),
                 },
                 at=now,
             )

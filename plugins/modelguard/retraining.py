@@ -162,7 +162,8 @@ def should_retrain(
       the importance does not list weighs 0. Major drift on features the model barely uses is
       not worth a retraining; moderate drift on the feature that drives it is.
     * ``concept``: ``concept["concept_drift"]`` is true.
-    * ``performance``: a ``"measured"`` performance whose relative drop against the champion's
+    * ``performance``: a ``"measured"`` (or ``"degraded"``, as the performance check labels a
+      drop beyond its threshold) performance whose relative drop against the champion's
       evaluated baseline exceeds ``performance_threshold``. The drop is
       ``degradation["relative_drop"]``, else ``(baseline - observed) / baseline``; only when
       neither is available does ``degradation["degraded"]`` decide. A ``"missing"`` performance
@@ -364,8 +365,10 @@ def _performance_trigger(
             f"performance: missing ({why}); a missing measurement never triggers",
             {"evaluated": False, "status": "missing"},
         )
-    if status != "measured":
-        raise ValueError(f"performance['status'] must be 'measured' or 'missing'; got {status!r}")
+    if status not in ("measured", "degraded"):
+        raise ValueError(
+            f"performance['status'] must be 'measured', 'degraded' or 'missing'; got {status!r}"
+        )
     metric = degradation.get("metric", "metric")
     observed, baseline = degradation.get("observed"), degradation.get("baseline")
     drop = degradation.get("relative_drop")
@@ -373,7 +376,7 @@ def _performance_trigger(
         drop = (baseline - observed) / baseline
     info = {
         "evaluated": True,
-        "status": "measured",
+        "status": status,
         "metric": metric,
         "observed": observed,
         "baseline": baseline,

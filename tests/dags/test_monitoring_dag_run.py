@@ -76,7 +76,7 @@ def test_manual_run_without_logical_date_uses_window_params(world, dag):
     triggered = [r for r in retraining_runs() if r.run_id == run_id]
     assert len(triggered) == 1
     assert triggered[0].conf["drift_report_uri"] == decision.details["report_uri"]
-    assert triggered[0].conf["as_of"] == end.isoformat()
+    assert triggered[0].conf["as_of"] == end.isoformat() + "+00:00"
 
     # a rerun of the same window replaces rather than duplicates, and starts no second retraining
     dr2 = dag.test(logical_date=None, run_conf=conf)

@@ -66,7 +66,7 @@ def check_whole_path(world):
     assert decision.decision == "retrain"
     assert {"drift", "concept"} <= set(decision.details["decision"]["triggers"]), decision.reason
     queued = retraining_run_for(AUDIENCE_DRIFT_RUN)
-    assert queued is not None and queued.conf["as_of"] == AUDIENCE_DRIFT_RUN.isoformat()
+    assert queued is not None and queued.conf["as_of"] == AUDIENCE_DRIFT_RUN.isoformat() + "+00:00"
 
     # what the scheduler would do with the queued run: run it with its conf
     retraining = load_dag("modelguard_retraining")

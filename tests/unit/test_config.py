@@ -87,6 +87,9 @@ def test_config_path_comes_from_the_environment(tmp_path, monkeypatch, raw):
         ("monitoring", "monitoring_interval", 4000, "does not divide an hour"),
         ("source", "table", "sends; drop table x", "not a valid name"),
         ("monitoring", "start_date", "june", "not an ISO date"),
+        ("monitoring", "sensor_mode", "poke", "allowed: airflow_default, reschedule, deferrable"),
+        ("monitoring", "data_wait_minutes", 0, "monitoring.data_wait_minutes: 0"),
+        ("monitoring", "label_wait_minutes", 1.5, "is not an integer"),
     ],
 )
 def test_bad_values_name_key_value_and_what_is_allowed(raw, section, key, value, message):
@@ -147,3 +150,13 @@ def test_overrides_are_validated_like_the_file():
 )
 def test_interval_to_cron(seconds, cron):
     assert interval_to_cron(seconds) == cron
+
+
+@pytest.mark.parametrize(
+    ("mode", "deferrable"),
+    [("airflow_default", None), ("reschedule", False), ("deferrable", True)],
+)
+def test_sensor_mode_decides_or_leaves_it_to_airflow(raw, mode, deferrable):
+    raw["monitoring"]["sensor_mode"] = mode
+    cfg = config_from_dict(raw, base_dir=Path("."))
+    assert cfg.monitoring.deferrable_sensors is deferrable

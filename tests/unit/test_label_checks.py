@@ -129,10 +129,15 @@ def test_decision_cool_down_and_record(world):
     assert first["verdict"] == "retrain" and "concept" in first["triggers"]
     later = Window(window.start + timedelta(hours=24), window.end + timedelta(hours=24))
     second = decide_retraining(window=later, **args)
-    assert second["verdict"] == "alert", second["reason"]
-    assert "cool" in second["reason"]
+    assert second["verdict"] == "cooldown", second["reason"]
+    assert "cool-down: retraining decided for unit_decide" in second["reason"]
     stored = ResultStore(registry).get_decision("unit_decide", later.start, later.end)
-    assert stored.decision == "alert"
+    assert stored.decision == "cooldown" and stored.retrain_candidate
+    assert stored.model_name == MODEL and stored.model_version_id == first["model_version_id"]
+    # Reprocessing the earlier interval out of order changes nothing: it is still the one.
+    again = decide_retraining(window=window, **args)
+    assert again["verdict"] == "retrain"
+    assert ResultStore(registry).get_decision("unit_decide", later.start, later.end) == stored
 
 
 def test_retraining_refusals_register_nothing(world, tmp_path):

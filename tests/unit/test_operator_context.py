@@ -65,10 +65,55 @@ def test_a_backfill_records_but_does_not_start_retraining():
     from modelguard.operators.labels import TriggerRetrainingOperator
 
     op = TriggerRetrainingOperator(task_id="trigger_retraining", decision_task_id="decide")
-    from airflow.utils.types import DagRunType
+    # At runtime the Task SDK's enum, whose str() is 'DagRunType.BACKFILL'.
+    from airflow.sdk.api.datamodels._generated import DagRunType
 
-    run = SimpleNamespace(run_type=DagRunType.BACKFILL_JOB)
+    run = SimpleNamespace(run_type=DagRunType.BACKFILL)
+    assert str(run.run_type) == "DagRunType.BACKFILL"
     context = {"ti": _TI(), "dag_run": run, "params": {}, "run_id": "backfill__x"}
     with pytest.raises(AirflowSkipException, match="retrain_on_backfill"):
         op.execute(context)
     assert op.conf is None  # nothing was prepared for a trigger
+
+
+def test_backfill_is_told_by_the_run_types_value():
+    from airflow.sdk.api.datamodels._generated import DagRunType as SdkRunType
+    from airflow.utils.types import DagRunType as CoreRunType
+
+    from modelguard.operators.common import is_backfill
+
+    assert is_backfill(SimpleNamespace(run_type=SdkRunType.BACKFILL))
+    assert is_backfill(SimpleNamespace(run_type=CoreRunType.BACKFILL_JOB))
+    assert is_backfill(SimpleNamespace(run_type="backfill"))
+    assert not is_backfill(SimpleNamespace(run_type=SdkRunType.SCHEDULED))
+    assert not is_backfill(SimpleNamespace(run_type=SdkRunType.MANUAL))
+    assert not is_backfill(None)
+
+
+def test_an_unknown_conf_key_is_refused_naming_it_and_the_known_ones():
+    from modelguard.exceptions import UnknownParamError
+    from modelguard.operators.conf import refuse_unknown_conf
+
+    dag = SimpleNamespace(dag_id="modelguard_retraining", params={"strategy": 1, "deploy": 2})
+    ok = {"dag": dag, "dag_run": SimpleNamespace(conf={"strategy": "full_batch"})}
+    refuse_unknown_conf(ok)
+    refuse_unknown_conf({"dag": dag, "dag_run": SimpleNamespace(conf=None)})
+    bad = {"dag": dag, "dag_run": SimpleNamespace(conf={"strateg": "full_batch"})}
+    with pytest.raises(UnknownParamError, match="'strateg'.*params are: deploy, strategy"):
+        refuse_unknown_conf(bad)
+
+
+def test_sensors_take_their_default_from_airflows_default_deferrable(monkeypatch):
+    from modelguard.sensors.new_data import NewDataSensor
+
+    def sensor(**kwargs):
+        return NewDataSensor(
+            task_id="s", conn_id="c", table="t", time_column="sent_at", min_rows=1, **kwargs
+        )
+
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    assert sensor().deferrable is True
+    assert sensor(deferrable=False).deferrable is False
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
+    assert sensor().deferrable is False
+    assert sensor(deferrable=True).deferrable is True

@@ -28,8 +28,10 @@ from modelguard.registry import (
     ModelVersion,
     RollbackResult,
     champions_table,
+    model_events_table,
     model_versions_table,
 )
+from tests.conftest_db import child_engine, engine_spec
 
 SCHEMA = {"age": "numeric", "channel": "categorical"}
 PROFILE = {"row_count": 3, "numeric": {}, "categorical": {}}
@@ -347,6 +349,59 @@ def test_champion_history_includes_restorations(registry, artifact_root):
     assert registry.champion_history("unknown") == []
 
 
+def test_champion_at_follows_data_time_not_wall_time(registry, artifact_root):
+    from datetime import datetime
+
+    from modelguard.exceptions import NoChampionError
+
+    with pytest.raises(NoChampionError):
+        registry.champion_at("churn", datetime(2026, 9, 1))
+    v1, v2, v3 = _versions(registry, artifact_root, "churn", 3)
+    registry.bootstrap_champion("churn", v1.id)
+    # Promotions recorded now, in wall time, for data times in September and October.
+    registry.promote(
+        "churn", v2.id, expected_champion_id=v1.id, reason="r", effective_at=datetime(2026, 9, 10)
+    )
+    registry.promote(
+        "churn", v3.id, expected_champion_id=v2.id, reason="r", effective_at=datetime(2026, 10, 1)
+    )
+    at = registry.champion_at
+    assert at("churn", datetime(2026, 8, 1)).id == v1.id  # the bootstrap judges all before
+    assert at("churn", datetime(2026, 9, 10)).id == v1.id  # an interval ending at it: before
+    assert at("churn", datetime(2026, 9, 10, 1)).id == v2.id
+    assert at("churn", datetime(2026, 12, 1)).id == v3.id
+    # A rollback effective mid-October restores v2 from then on; September is unchanged.
+    registry.rollback("churn", reason="bad", effective_at=datetime(2026, 10, 15))
+    assert at("churn", datetime(2026, 10, 10)).id == v3.id
+    assert at("churn", datetime(2026, 10, 20)).id == v2.id
+    assert at("churn", datetime(2026, 9, 20)).id == v2.id
+    assert registry.get_champion("churn").id == v2.id
+
+
+def test_champion_at_reads_older_events_by_their_evaluation_as_of(registry, artifact_root):
+    from datetime import datetime
+
+    v1, v2 = _versions(registry, artifact_root, "churn", 2)
+    registry.bootstrap_champion("churn", v1.id)
+    registry.promote(
+        "churn",
+        v2.id,
+        expected_champion_id=v1.id,
+        reason="r",
+        evaluation={"as_of": "2026-09-05T00:00:00"},
+    )
+    # Events written before effective_at existed carry only the evaluation's as_of.
+    with registry.engine.begin() as conn:
+        e = model_events_table
+        row = conn.execute(
+            sa.select(e.c.id, e.c.details).where(e.c.version_id == v2.id, e.c.event == "promoted")
+        ).one()
+        details = {k: v for k, v in row.details.items() if k != "effective_at"}
+        conn.execute(sa.update(e).where(e.c.id == row.id).values(details=details))
+    assert registry.champion_at("churn", datetime(2026, 9, 4)).id == v1.id
+    assert registry.champion_at("churn", datetime(2026, 9, 6)).id == v2.id
+
+
 # --------------------------------------------------------------------------- rollback
 
 
@@ -565,23 +620,9 @@ def test_exactly_one_champion_at_every_step(engine, registry, artifact_root):
 # --------------------------------------------------------------------------- races (processes)
 
 
-def _child_engine(url: str, schema: str | None) -> sa.Engine:
-    if schema is None:
-        engine = sa.create_engine(url)
-
-        @sa.event.listens_for(engine, "connect")
-        def _foreign_keys(dbapi_connection, _record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-
-
 def _race_worker(url, schema, index, commands, results, barrier) -> None:
     """Child process: for each command, wait at the barrier (then ``delay`` s), then act."""
-    engine = _child_engine(url, schema)
+    engine = child_engine(url, schema)
     registry = ModelRegistry(engine)
     try:
         while (command := commands.get()) is not None:
@@ -609,11 +650,7 @@ class _Racers:
     """``count`` spawned processes on the test's database, released together per round."""
 
     def __init__(self, engine, count: int) -> None:
-        url = engine.url.render_as_string(hide_password=False)
-        schema = None
-        if engine.dialect.name == "postgresql":
-            with engine.connect() as conn:
-                schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+        url, schema = engine_spec(engine)
         context = multiprocessing.get_context("spawn")
         self.results = context.Queue()
         # Kept on self: the semaphores must outlive the children's start-up (spawn unpickles them).

@@ -67,14 +67,26 @@ def as_of_from_context(context: Any):
     return to_naive_utc(end)
 
 
-def load_run_config(config_path: str | None):
-    """The config and the engines of its two connections."""
+def load_run_config(config_path: str | None, *, verify_source: bool = True):
+    """The config and the engines of its two connections, both verified first: an undefined
+    connection, a database that cannot be opened or a missing source table fails the task at
+    its start, naming the connection (``source.conn_id`` / ``storage.registry_conn_id``)
+    instead of surfacing as a driver error deep inside the task's queries.
+
+    ``verify_source=False``: for a task that never reads the source (a rollback must not wait for
+    the source database); its connection must still be defined.
+    """
     from modelguard.config import load_config
     from modelguard.hooks.db import ModelguardDbHook
 
     config = load_config(config_path)
-    source = ModelguardDbHook(config.source.conn_id).get_engine()
-    registry = ModelguardDbHook(config.storage.registry_conn_id).get_engine()
+    source_hook = ModelguardDbHook(config.source.conn_id)
+    if verify_source:
+        source = source_hook.verify(table=config.source.table)
+    else:
+        source = source_hook.get_engine()
+    # The registry's tables are created on first use: only check that its database opens.
+    registry = ModelguardDbHook(config.storage.registry_conn_id).verify()
     return config, source, registry
 
 
@@ -86,3 +98,18 @@ def pull_dict(context: Any, task_id: str, what: str, key: str = "return_value") 
     if not isinstance(value, dict):
         raise DataValidationError(f"task {task_id!r} left no {what} (got {value!r})")
     return value
+
+
+def is_backfill(dag_run: Any) -> bool:
+    """Whether the run is part of a backfill. At runtime ``run_type`` is the Task SDK's enum,
+    whose ``str()`` is ``'DagRunType.BACKFILL'``: compare its value, never its text."""
+    run_type = getattr(dag_run, "run_type", None)
+    value = getattr(run_type, "value", run_type)
+    return str(value or "").lower() in ("backfill", "backfill_job")
+
+
+def judge_with_from_context(context: Any) -> str:
+    """Which model version judges the run's interval: the ``judge_with`` param, by default the
+    champion at the interval's end (so a reprocess repeats the first verdicts)."""
+    params = context.get("params") or {}
+    return params.get("judge_with") or "champion_at_interval_end"

@@ -206,13 +206,19 @@ class RollbackOperator(BaseOperator):
             raise DataValidationError("a rollback needs a reason; give the reason param")
         target = self.target_version_id
         target = None if target in (None, "", "None") else int(target)
-        config, _source, registry = load_run_config(self.config_path)
+        # A rollback must work while the source database is down: it never reads it.
+        config, _source, registry = load_run_config(self.config_path, verify_source=False)
+        try:
+            effective_at = as_of_from_context(context)
+        except DataValidationError:
+            effective_at = None  # a manual run without a date: effective from now
         return rollback_champion(
             config=config,
             registry_engine=registry,
             reason=str(reason),
             target_version_id=target,
             expected_champion_id=expected,
+            effective_at=effective_at,
             run_id=context.get("run_id"),
             log=self.log,
         )

@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from modelguard.operators.common import (
+    judge_with_from_context,
     load_run_config,
     threshold_overrides,
     window_from_context,
@@ -57,6 +58,7 @@ class DriftDetectionOperator(BaseOperator):
             window=window,
             dag_id=self.dag_id,
             run_id=context.get("run_id"),
+            judge_with=judge_with_from_context(context),
             log=self.log,
         )
         self.log.info("%s", result.summary)

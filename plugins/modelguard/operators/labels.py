@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
@@ -9,6 +10,8 @@ from airflow.sdk import BaseBranchOperator, BaseOperator
 
 from modelguard.operators.branch import branch_for_verdict
 from modelguard.operators.common import (
+    is_backfill,
+    judge_with_from_context,
     load_run_config,
     pull_dict,
     trailing_window_from_context,
@@ -51,6 +54,7 @@ class _MaturedWindowOperator(BaseOperator):
             as_of=window.end,
             dag_id=self.dag_id,
             run_id=context.get("run_id"),
+            judge_with=judge_with_from_context(context),
             log=self.log,
         )
 
@@ -99,6 +103,7 @@ class RetrainDecisionOperator(BaseBranchOperator):
         self.window_hours = window_hours
         self.branches = {
             "retrain": retrain_task_id,
+            "cooldown": alert_task_id,
             "alert": alert_task_id,
             "healthy": healthy_task_id,
         }
@@ -119,6 +124,7 @@ class RetrainDecisionOperator(BaseBranchOperator):
             window=window_from_context(context, hours),
             dag_id=self.dag_id,
             run_id=context.get("run_id"),
+            judge_with=judge_with_from_context(context),
             log=self.log,
         )
         ti.xcom_push(key="decision", value=decision)
@@ -128,9 +134,14 @@ class RetrainDecisionOperator(BaseBranchOperator):
 class TriggerRetrainingOperator(TriggerDagRunOperator):
     """Start ``modelguard_retraining`` with the decision's reason, drift report and ``as_of``.
 
-    The triggered run id is derived from the monitored window, so a rerun (or a second run) of
-    the same interval does not start a second retraining: the trigger is skipped. A backfill records the decision but starts no
-    retraining for a historical interval unless the run's ``retrain_on_backfill`` param is set.
+    One drift episode starts one retraining: before triggering, the interval claims the
+    retraining in the results store (atomically, per model), which refuses when the stored
+    decision is no longer ``retrain`` or another interval of the episode already started one;
+    the trigger is then skipped with that reason. The triggered run id is derived from the
+    monitored window, so a retry of this task starts nothing twice. A backfill records the
+    decision but starts no retraining unless its ``retrain_on_backfill`` param is set. A paused
+    retraining DAG is logged as a warning and recorded in the decision: the run it gets waits
+    until the DAG is unpaused.
     """
 
     def __init__(
@@ -138,25 +149,60 @@ class TriggerRetrainingOperator(TriggerDagRunOperator):
         *,
         decision_task_id: str,
         trigger_dag_id: str = "modelguard_retraining",
+        config_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("logical_date", None)
         kwargs.setdefault("skip_when_already_exists", True)
         super().__init__(trigger_dag_id=trigger_dag_id, **kwargs)
         self.decision_task_id = decision_task_id
+        self.config_path = config_path
 
     def execute(self, context: Any):
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from modelguard.store import ResultStore
+        from modelguard.window import Window
+
         decision = pull_dict(context, self.decision_task_id, "retraining decision", key="decision")
-        run_type = str(getattr(context.get("dag_run"), "run_type", "") or "")
         params = context.get("params") or {}
-        if run_type.endswith("backfill") and not params.get("retrain_on_backfill"):
+        if is_backfill(context.get("dag_run")) and not params.get("retrain_on_backfill"):
             raise AirflowSkipException(
                 "backfill of a historical interval: the retraining decision is recorded but no "
                 "retraining is started (set the retrain_on_backfill param to start it)"
             )
+        config, _source, registry = load_run_config(self.config_path)
+        window = Window(*(datetime.fromisoformat(t) for t in decision["window"]))
+        paused = self._target_paused(context)
+        note: dict[str, Any] = {"dag_id": self.trigger_dag_id, "target_paused": paused}
+        if paused:
+            note["warning"] = (
+                f"{self.trigger_dag_id} is paused: the retraining run is queued and waits until "
+                f"the DAG is unpaused (airflow dags unpause {self.trigger_dag_id})"
+            )
+            self.log.warning("%s", note["warning"])
+        claim = ResultStore(registry).claim_retraining(
+            config.model.name,
+            self.dag_id,
+            window.start,
+            window.end,
+            trigger_run_id=decision["trigger_run_id"],
+            cooldown_hours=config.retraining.cooldown_hours,
+            note=note,
+        )
+        if not claim.granted:
+            raise AirflowSkipException(f"no retraining started for {window}: {claim.reason}")
         self.conf = decision["trigger_conf"]
         self.trigger_run_id = decision["trigger_run_id"]
-        self.log.info("Starting %s: %s", self.trigger_dag_id, self.conf["reason"])
+        self.log.info(
+            "Starting %s (%s): %s", self.trigger_dag_id, claim.reason, self.conf["reason"]
+        )
         return super().execute(context)
+
+    def _target_paused(self, context: Any) -> bool | None:
+        """Whether the DAG to trigger is paused (None when Airflow cannot tell this task)."""
+        try:
+            return bool(context["ti"].get_dag(self.trigger_dag_id).is_paused)
+        except Exception as exc:  # an old API server, or a test harness without the endpoint
+            self.log.info("Could not tell whether %s is paused: %s", self.trigger_dag_id, exc)
+            return None
