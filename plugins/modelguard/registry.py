@@ -279,10 +279,6 @@ def _artifact_path(uri: str) -> Path:
     return Path(uri)
 
 
-def _effective(value: datetime | None, now: datetime) -> str:
-    return (now if value is None else to_naive_utc(value)).isoformat()
-
-
 def _effective_of(event_row: Any) -> datetime:
     """When a change of champion took effect in data time (see ``champion_at``)."""
     details = event_row.details or {}
@@ -789,7 +785,7 @@ class ModelRegistry:
                     "previous_champion_version": self._fetch_version(conn, previous).version,
                     "version": candidate.version,
                     "evaluation": evaluation_dict,
-                    "effective_at": _effective(effective_at, now),
+                    "effective_at": self._effective_after(conn, model_name, effective_at, now),
                 },
                 at=now,
             )
@@ -1119,6 +1115,27 @@ class ModelRegistry:
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
+    def _effective_after(
+        conn: Connection, model_name: str, wanted: datetime | None, now: datetime
+    ) -> str:
+        """The effective data time of a new change of champion: ``wanted`` (default now), but
+        never before the change it follows, so the champion history stays in order and its
+        last entry is the current champion (a retraining started by a backfill of old data
+        changes today's champion, not history)."""
+        e = model_events_table
+        rows = conn.execute(
+            sa.select(e.c.event, e.c.at, e.c.details).where(
+                e.c.model_name == model_name,
+                e.c.event.in_((EVENT_PROMOTED, EVENT_ROLLED_BACK)),
+            )
+        ).all()
+        effective = now if wanted is None else to_naive_utc(wanted)
+        for row in rows:
+            if not (row.details or {}).get("bootstrap"):
+                effective = max(effective, _effective_of(row))
+        return effective.isoformat()
+
+    @staticmethod
     def _fetch_version(conn: Connection, version_id: int) -> ModelVersion:
         t = model_versions_table
         row = conn.execute(sa.select(t).where(t.c.id == version_id)).one_or_none()
@@ -1349,7 +1366,7 @@ class ModelRegistry:
                     "rolled_back_version": current.version,
                     "reason": reason,
                     "failed_attempts": list(failed),
-                    "effective_at": _effective(effective_at, now),
+                    "effective_at": self._effective_after(conn, model_name, effective_at, now),
                 },
                 at=now,
             )

@@ -376,6 +376,16 @@ def test_champion_at_follows_data_time_not_wall_time(registry, artifact_root):
     assert at("churn", datetime(2026, 10, 20)).id == v2.id
     assert at("churn", datetime(2026, 9, 20)).id == v2.id
     assert registry.get_champion("churn").id == v2.id
+    # A change asked for in the past (a retraining started by a backfill of August) takes
+    # effect after the last change: history keeps its champions, today gets the new one.
+    (v4,) = _versions(registry, artifact_root, "churn", 1)
+    registry.promote(
+        "churn", v4.id, expected_champion_id=v2.id, reason="r", effective_at=datetime(2026, 8, 1)
+    )
+    assert at("churn", datetime(2026, 8, 20)).id == v1.id
+    assert at("churn", datetime(2026, 9, 20)).id == v2.id
+    assert at("churn", datetime(2026, 10, 14)).id == v3.id
+    assert at("churn", datetime(2026, 10, 16)).id == v4.id == registry.get_champion("churn").id
 
 
 def test_champion_at_reads_older_events_by_their_evaluation_as_of(registry, artifact_root):
