@@ -15,7 +15,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 DEMO_HOME := $(CURDIR)/.airflow/demo
 TEST_HOME := $(CURDIR)/.airflow/test
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test test-fast stack lint bench install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,20 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The whole suite. The stack tests (tests/stack: the real scheduler, dag-processor, triggerer and
+# api-server on PostgreSQL) and the PostgreSQL tests need MODELGUARD_TEST_PG_DSN: without it they
+# are skipped, and with CI set they fail instead (.ci/run starts PostgreSQL and sets it).
 test: lint
 	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest
+
+# Everything but the stack tests (a few minutes).
+test-fast: lint
+	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest -m "not stack" --ignore=tests/stack
+
+# The real Airflow stack in the foreground, on the PostgreSQL of PG_ADMIN_DSN (see README).
+stack: $(VENV)/.installed
+	$(PY) scripts/airflow_stack.py up --pg-admin-dsn "$(PG_ADMIN_DSN)" \
+		--source-url "$(SOURCE_URL)" --registry-url "$(REGISTRY_URL)"
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_drift.py --baseline

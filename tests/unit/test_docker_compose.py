@@ -536,11 +536,10 @@ def test_airflow_settings_exist_in_the_installed_airflow(services):
 
 
 def test_settings_match_the_native_stack(stack_module, common_env):
-    # TODO(lead): wired to scripts/airflow_stack.py's topology_settings() (fixed values) and
-    # SHARED_SETTINGS (names whose values are deployment-specific: DB, secrets, URLs, paths).
-    # Extend NOT_IN_COMPOSE if the native stack gains a setting the image provides itself.
-    if stack_module is None or not hasattr(stack_module, "topology_settings"):
-        pytest.skip("scripts/airflow_stack.py has no topology_settings() yet")
+    # scripts/airflow_stack.py's topology_settings() (fixed values) and SHARED_SETTINGS (names
+    # whose values are deployment-specific: DB, secrets, URLs, paths). Extend NOT_IN_COMPOSE if
+    # the native stack gains a setting the image provides itself.
+    assert stack_module is not None, "scripts/airflow_stack.py is missing"
     fn = stack_module.topology_settings
     required = [
         p
@@ -646,3 +645,11 @@ def test_ports_are_published_on_loopback_only(services, by_component):
         for p in services[api].get("ports") or []
     ]
     assert listen in published, f"service {api} does not publish its port {listen}"
+
+
+def test_init_unpauses_what_the_native_setup_unpauses(services, stack_module):
+    script = "\n".join(services["airflow-init"]["command"])
+    assert "airflow dags reserialize" in script, "airflow-init must parse the DAGs before unpausing"
+    for dag_id in getattr(stack_module, "DEPENDENT_DAGS", ()):
+        assert dag_id in script, f"airflow-init does not unpause {dag_id} (the native stack does)"
+    assert "unpause" in script

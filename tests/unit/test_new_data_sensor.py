@@ -223,6 +223,23 @@ def test_reschedule_mode_reschedules_then_times_out(source_conn):
         sensor.execute(make_context(ti=_TaskInstance(long_ago)))
 
 
+def test_a_backfill_run_looks_once_and_does_not_wait(source_conn):
+    from types import SimpleNamespace
+
+    from airflow.sdk.api.datamodels._generated import DagRunType
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    backfill = SimpleNamespace(run_type=DagRunType.BACKFILL)
+    for deferrable in (False, True):
+        sensor = make_sensor(min_rows=10, timeout=3600, deferrable=deferrable)
+        with pytest.raises(AirflowSensorTimeout, match="has 3 rows.*looks once"):
+            sensor.execute(make_context(dag_run=backfill))
+    skipping = make_sensor(min_rows=10, timeout=3600, soft_fail=True)
+    with pytest.raises(AirflowSkipException, match="looks once.*soft_fail"):
+        skipping.execute(make_context(dag_run=backfill))
+    assert make_sensor(min_rows=3, timeout=3600).execute(make_context(dag_run=backfill)) == 3
+
+
 # -- deferrable path -------------------------------------------------------------------------
 
 

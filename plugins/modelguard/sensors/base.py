@@ -116,6 +116,10 @@ class WindowSensor(BaseSensorOperator):
         return f"{text}; skipped because {flag}=True"
 
     def execute(self, context: Context) -> Any:
+        from modelguard.operators.common import is_backfill
+
+        if is_backfill(context.get("dag_run")):
+            return self._execute_once(context)
         if self.deferrable:
             return self._execute_deferrable(context)
         try:
@@ -130,6 +134,16 @@ class WindowSensor(BaseSensorOperator):
                 raise
             raise AirflowSkipException(self.skip_text(self.poke_timeout_text())) from exc
         return self.poke_result()
+
+    def _execute_once(self, context: Context) -> Any:
+        """A backfill looks once: the rows and outcomes of a past interval are all it will get,
+        and waiting hours per run for them would stall a backfill of months."""
+        if self.poke(context):
+            return self.poke_result()
+        text = f"{self.poke_timeout_text()} (a backfill run looks once and does not wait)"
+        if self.soft_fail or self.never_fail:
+            raise AirflowSkipException(self.skip_text(text))
+        raise AirflowSensorTimeout(text)
 
     def _execute_deferrable(self, context: Context) -> Any:
         from airflow.sdk import timezone
