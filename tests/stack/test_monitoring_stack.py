@@ -150,6 +150,24 @@ def trigger(api: StackClient, dag_id: str, conf: dict | None = None, **kwargs) -
     return expect(api.trigger(dag_id, conf, **kwargs), 200)["dag_run_id"]
 
 
+def trigger_day(api: StackClient, day: datetime) -> str:
+    """A manual monitoring run (no logical date) of the day's window, given as params."""
+    conf = {"window_start": z(day), "window_end": z(day + timedelta(days=1))}
+    return trigger(api, MONITORING, conf, logical_date=None)
+
+
+def wait_then_seed(api: StackClient, world, day: datetime, waiting_state: str) -> str:
+    """Run a day that has no data yet: the data sensor must wait in ``waiting_state``; then the
+    day's sends arrive and the run must succeed."""
+    run_id = trigger_day(api, day)
+    assert wait_for_task_state(api, MONITORING, run_id, "wait_for_data", {waiting_state})
+    seed_days(world.source_url, day, day + timedelta(days=1))
+    assert api.wait_for_run(MONITORING, run_id, timeout=300) == "success", task_states(
+        api, MONITORING, run_id
+    )
+    return run_id
+
+
 def wait_for_task_state(
     api: StackClient, dag_id: str, run_id: str, task_id: str, states: set[str], timeout=180.0
 ) -> str:
@@ -442,17 +460,7 @@ def test_reprocessing_repeats_every_verdict_and_starts_one_retraining(api, regis
 
 def test_the_data_sensor_waits_in_reschedule_mode(api, world):
     day = datetime(2026, 9, 20)
-    run_id = trigger(
-        api,
-        MONITORING,
-        {"window_start": z(day), "window_end": z(day + timedelta(days=1))},
-        logical_date=None,
-    )
-    assert wait_for_task_state(api, MONITORING, run_id, "wait_for_data", {"up_for_reschedule"})
-    seed_days(world.source_url, day, day + timedelta(days=1))
-    assert api.wait_for_run(MONITORING, run_id, timeout=300) == "success", task_states(
-        api, MONITORING, run_id
-    )
+    wait_then_seed(api, world, day, "up_for_reschedule")
 
 
 def test_the_sensors_defer_to_the_triggerer_when_airflow_says_so(api, stack, world):
@@ -463,17 +471,7 @@ def test_the_sensors_defer_to_the_triggerer_when_airflow_says_so(api, stack, wor
     stack.wait_healthy(120)
     time.sleep(15)  # the dag-processor re-serializes the DAGs with the new default
     day = datetime(2026, 9, 21)
-    run_id = trigger(
-        api,
-        MONITORING,
-        {"window_start": z(day), "window_end": z(day + timedelta(days=1))},
-        logical_date=None,
-    )
-    assert wait_for_task_state(api, MONITORING, run_id, "wait_for_data", {"deferred"})
-    seed_days(world.source_url, day, day + timedelta(days=1))
-    assert api.wait_for_run(MONITORING, run_id, timeout=300) == "success", task_states(
-        api, MONITORING, run_id
-    )
+    run_id = wait_then_seed(api, world, day, "deferred")
     log = task_log(api, MONITORING, run_id, "wait_for_data")
     assert "Pausing task as DEFERRED" in log and "rows in window" in log and "done" in log
 
@@ -481,12 +479,7 @@ def test_the_sensors_defer_to_the_triggerer_when_airflow_says_so(api, stack, wor
 def test_a_window_without_data_fails_after_data_wait_minutes(api):
     day = datetime(2026, 10, 10)
     started = time.monotonic()
-    run_id = trigger(
-        api,
-        MONITORING,
-        {"window_start": z(day), "window_end": z(day + timedelta(days=1))},
-        logical_date=None,
-    )
+    run_id = trigger_day(api, day)
     assert api.wait_for_run(MONITORING, run_id, timeout=400) == "failed"
     elapsed = time.monotonic() - started
     assert elapsed < 240, f"the run held its slot {elapsed:.0f} s (data_wait_minutes is 1)"
@@ -505,12 +498,7 @@ def test_a_restart_of_the_stores_postgres_fails_the_task_clearly_and_its_retry_s
     day = datetime(2026, 7, 3)
     stores.stop()
     try:
-        run_id = trigger(
-            api,
-            MONITORING,
-            {"window_start": z(day), "window_end": z(day + timedelta(days=1))},
-            logical_date=None,
-        )
+        run_id = trigger_day(api, day)
         wait_for_task_state(api, MONITORING, run_id, "wait_for_data", {"up_for_retry"})
     finally:
         stores.start()
