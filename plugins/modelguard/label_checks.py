@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from modelguard.config import ModelguardConfig
+from modelguard.monitoring import CHAMPION_AT_INTERVAL_END
 from modelguard.source import matured_window  # noqa: F401  (re-exported for the operators)
 from modelguard.window import Window
 
@@ -96,7 +97,7 @@ def run_performance_check(
     as_of: datetime,
     dag_id: str,
     run_id: str | None,
-    judge_with: str = "champion_at_interval_end",
+    judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
 ) -> dict[str, Any]:
     """The champion's realised metrics on ``window`` (already matured) and its degradation."""
@@ -145,7 +146,7 @@ def run_concept_check(
     as_of: datetime,
     dag_id: str,
     run_id: str | None,
-    judge_with: str = "champion_at_interval_end",
+    judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
 ) -> dict[str, Any]:
     """The feature->engagement relation on ``window`` (already matured) vs the reference."""
@@ -230,7 +231,7 @@ def decide_retraining(
     window: Window,
     dag_id: str,
     run_id: str | None,
-    judge_with: str = "champion_at_interval_end",
+    judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
 ) -> dict[str, Any]:
     """Combine drift, performance and concept drift into retrain / cooldown / alert / healthy.

@@ -41,18 +41,20 @@ class DriftCheckResult:
         return dict(self.__dict__)
 
 
-JUDGE_WITH = ("champion_at_interval_end", "current_champion")
+CHAMPION_AT_INTERVAL_END = "champion_at_interval_end"
+CURRENT_CHAMPION = "current_champion"
+JUDGE_WITH = (CHAMPION_AT_INTERVAL_END, CURRENT_CHAMPION)
 
 
-def judged_version(registry, model_name: str, at, judge_with: str = JUDGE_WITH[0]):
+def judged_version(registry, model_name: str, at, judge_with: str = CHAMPION_AT_INTERVAL_END):
     """The model version an interval ending at ``at`` is judged with: by default the champion
     of that time (so a reprocess repeats its first verdicts); ``current_champion`` re-judges
     history with today's champion, on purpose."""
     from modelguard.exceptions import ConfigError
 
-    if judge_with == "champion_at_interval_end":
+    if judge_with == CHAMPION_AT_INTERVAL_END:
         return registry.champion_at(model_name, at)
-    if judge_with == "current_champion":
+    if judge_with == CURRENT_CHAMPION:
         return registry.get_champion(model_name)
     raise ConfigError(
         f"judge_with={judge_with!r} is not one of {', '.join(JUDGE_WITH)}: "
@@ -74,7 +76,7 @@ def run_drift_check(
     window: Window,
     dag_id: str,
     run_id: str | None,
-    judge_with: str = "champion_at_interval_end",
+    judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
 ) -> DriftCheckResult:
     from modelguard.drift import ReferenceProfile, detect_drift

@@ -279,6 +279,38 @@ def _artifact_path(uri: str) -> Path:
     return Path(uri)
 
 
+@dataclass(frozen=True)
+class _ChampionChange:
+    """One change of champion in the event log: who became champion, and from when in data
+    time (``None`` for the bootstrap, which judges everything before the first change)."""
+
+    id: int
+    version_id: int
+    effective_at: datetime | None
+
+
+def _champion_changes(conn: Connection, model_name: str) -> list[_ChampionChange]:
+    """Bootstrap, promotions and restorations by rollbacks, in the order they were written."""
+    e = model_events_table
+    rows = conn.execute(
+        sa.select(e.c.id, e.c.event, e.c.version_id, e.c.at, e.c.details)
+        .where(e.c.model_name == model_name, e.c.event.in_((EVENT_PROMOTED, EVENT_ROLLED_BACK)))
+        .order_by(e.c.id)
+    ).all()
+    changes: list[_ChampionChange] = []
+    for row in rows:
+        details = row.details or {}
+        promoted = row.event == EVENT_PROMOTED
+        version_id = row.version_id if promoted else details.get("restored_version_id")
+        if version_id is None:
+            continue
+        bootstrap = not changes and details.get("bootstrap", promoted)
+        changes.append(
+            _ChampionChange(row.id, version_id, None if bootstrap else _effective_of(row))
+        )
+    return changes
+
+
 def _effective_of(event_row: Any) -> datetime:
     """When a change of champion took effect in data time (see ``champion_at``)."""
     details = event_row.details or {}
@@ -1025,23 +1057,8 @@ class ModelRegistry:
     def champion_history(self, model_name: str) -> list[ModelVersion]:
         """Versions in the order they became champion: bootstrap, promotions and the versions
         restored by rollbacks (a version restored twice appears twice). Current state of each."""
-        e = model_events_table
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(e.c.event, e.c.version_id, e.c.details)
-                .where(
-                    e.c.model_name == model_name,
-                    e.c.event.in_((EVENT_PROMOTED, EVENT_ROLLED_BACK)),
-                )
-                .order_by(e.c.id)
-            ).all()
-            ids = [
-                r.version_id
-                if r.event == EVENT_PROMOTED
-                else (r.details or {}).get("restored_version_id")
-                for r in rows
-            ]
-            ids = [i for i in ids if i is not None]
+            ids = [change.version_id for change in _champion_changes(conn, model_name)]
             v = model_versions_table
             by_id = (
                 {
@@ -1065,37 +1082,16 @@ class ModelRegistry:
         reprocess of history gives the verdicts of its first pass.
         """
         at = to_naive_utc(at)
-        e = model_events_table
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(e.c.id, e.c.event, e.c.version_id, e.c.at, e.c.details)
-                .where(
-                    e.c.model_name == model_name,
-                    e.c.event.in_((EVENT_PROMOTED, EVENT_ROLLED_BACK)),
-                )
-                .order_by(e.c.id)
-            ).all()
-        changes: list[tuple[datetime | None, int, int]] = []
-        for row in rows:
-            details = row.details or {}
-            if row.event == EVENT_PROMOTED:
-                version_id = row.version_id
-            else:
-                version_id = details.get("restored_version_id")
-            if version_id is None:
-                continue
-            first = not changes and details.get("bootstrap", row.event == EVENT_PROMOTED)
-            changes.append((None if first else _effective_of(row), row.id, version_id))
+            changes = _champion_changes(conn, model_name)
         if not changes:
             raise NoChampionError(
                 f"no champion registered for model {model_name!r}; bootstrap one first"
             )
-        chosen = changes[0][2]
-        for effective, _id, version_id in sorted(
-            changes[1:], key=lambda c: (c[0] or datetime.min, c[1])
-        ):
-            if effective is not None and effective < at:
-                chosen = version_id
+        chosen = changes[0].version_id
+        for change in sorted(changes[1:], key=lambda c: (c.effective_at or datetime.min, c.id)):
+            if change.effective_at is not None and change.effective_at < at:
+                chosen = change.version_id
         return self.get_version(chosen)
 
     def latest_challenger(self, model_name: str) -> ModelVersion:
@@ -1122,17 +1118,10 @@ class ModelRegistry:
         never before the change it follows, so the champion history stays in order and its
         last entry is the current champion (a retraining started by a backfill of old data
         changes today's champion, not history)."""
-        e = model_events_table
-        rows = conn.execute(
-            sa.select(e.c.event, e.c.at, e.c.details).where(
-                e.c.model_name == model_name,
-                e.c.event.in_((EVENT_PROMOTED, EVENT_ROLLED_BACK)),
-            )
-        ).all()
         effective = now if wanted is None else to_naive_utc(wanted)
-        for row in rows:
-            if not (row.details or {}).get("bootstrap"):
-                effective = max(effective, _effective_of(row))
+        for change in _champion_changes(conn, model_name):
+            if change.effective_at is not None:
+                effective = max(effective, change.effective_at)
         return effective.isoformat()
 
     @staticmethod

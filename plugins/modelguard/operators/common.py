@@ -105,11 +105,13 @@ def is_backfill(dag_run: Any) -> bool:
     whose ``str()`` is ``'DagRunType.BACKFILL'``: compare its value, never its text."""
     run_type = getattr(dag_run, "run_type", None)
     value = getattr(run_type, "value", run_type)
-    return str(value or "").lower() in ("backfill", "backfill_job")
+    return value == "backfill"
 
 
 def judge_with_from_context(context: Any) -> str:
     """Which model version judges the run's interval: the ``judge_with`` param, by default the
     champion at the interval's end (so a reprocess repeats the first verdicts)."""
+    from modelguard.monitoring import CHAMPION_AT_INTERVAL_END
+
     params = context.get("params") or {}
-    return params.get("judge_with") or "champion_at_interval_end"
+    return params.get("judge_with") or CHAMPION_AT_INTERVAL_END

@@ -171,7 +171,8 @@ class TriggerRetrainingOperator(TriggerDagRunOperator):
                 "backfill of a historical interval: the retraining decision is recorded but no "
                 "retraining is started (set the retrain_on_backfill param to start it)"
             )
-        config, _source, registry = load_run_config(self.config_path)
+        # Reads and writes only the results store: the source may be down.
+        config, _source, registry = load_run_config(self.config_path, verify_source=False)
         window = Window(*(datetime.fromisoformat(t) for t in decision["window"]))
         paused = self._target_paused(context)
         note: dict[str, Any] = {"dag_id": self.trigger_dag_id, "target_paused": paused}
