@@ -350,10 +350,6 @@ def _from_row(cls: type[_T], row: Any) -> _T:
     return cls(**{f.name: m[f.name] for f in dataclasses.fields(cls)})
 
 
-def _decision_lock(model_name: str) -> str:
-    return f"decisions:{model_name}"
-
-
 def _settled_details(
     row: MonitoringDecision, verdict: CooldownVerdict, cooldown_hours: float
 ) -> dict[str, Any]:
@@ -427,6 +423,18 @@ class ResultStore:
                 if attempt == _WRITE_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write_decisions(self, model_name: str, work: Callable[[Connection], _T]) -> _T:
+        """:meth:`_write` under the lock of the model's decisions: a check of stored decisions
+        and the write it leads to are one step, whatever runs at the same time."""
+        name = f"decisions:{model_name}"
+        ensure_lock(self.engine, name)
+
+        def locked(conn: Connection) -> _T:
+            lock(conn, name)
+            return work(conn)
+
+        return self._write(locked)
 
     def save_drift_run(
         self, run: DriftRunRecord, features: Sequence[FeatureDriftRecord]
@@ -538,11 +546,8 @@ class ResultStore:
             proposal.dag_id, proposal.interval_start, proposal.interval_end
         )
         t = monitoring_decisions_table
-        name = _decision_lock(proposal.model_name)
-        ensure_lock(self.engine, name)
 
         def work(conn: Connection) -> MonitoringDecision:
-            lock(conn, name)
             where = _where_interval(t, proposal.dag_id, start, end)
             kept = conn.execute(
                 sa.select(t.c.retraining_started_at, t.c.retraining_run_id).where(where)
@@ -557,7 +562,7 @@ class ResultStore:
             self._settle_cooldown(conn, proposal.model_name, end, cooldown_hours)
             return _from_row(MonitoringDecision, conn.execute(sa.select(t).where(where)).one())
 
-        return self._write(work)
+        return self._write_decisions(proposal.model_name, work)
 
     def _settle_cooldown(
         self, conn: Connection, model_name: str, end: datetime, cooldown_hours: float
@@ -615,12 +620,9 @@ class ResultStore:
         """
         start, end = _check_interval(dag_id, start, end)
         t = monitoring_decisions_table
-        name = _decision_lock(model_name)
-        ensure_lock(self.engine, name)
         window = timedelta(hours=max(cooldown_hours, 0))
 
         def work(conn: Connection) -> RetrainingClaim:
-            lock(conn, name)
             where = _where_interval(t, dag_id, start, end)
             row = conn.execute(sa.select(t).where(where)).one_or_none()
             if row is None:
@@ -667,7 +669,7 @@ class ResultStore:
                 True, f"already started as {mine.retraining_run_id} (a retry)", mine
             )
 
-        return self._write(work)
+        return self._write_decisions(model_name, work)
 
     def save_check(self, check: MonitoringCheck) -> MonitoringCheck:
         """Store (or replace) one check of one interval and model version."""
@@ -701,17 +703,6 @@ class ResultStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(t.c.check_name, t.c.model_version_id)).all()
         return [_from_row(MonitoringCheck, r) for r in rows]
-
-    def last_decision_end(self, dag_id: str, decision: str, before: datetime) -> datetime | None:
-        """End of the newest interval ending before ``before`` whose decision was ``decision``:
-        the data-time of the last retraining request, for a cool-down that backfills respect."""
-        t = monitoring_decisions_table
-        query = sa.select(sa.func.max(t.c.interval_end)).where(
-            t.c.dag_id == dag_id, t.c.decision == decision, t.c.interval_end < to_naive_utc(before)
-        )
-        with self.engine.connect() as conn:
-            value = conn.execute(query).scalar_one_or_none()
-        return None if value is None else to_naive_utc(value)
 
     def get_drift_run(self, dag_id: str, start: datetime, end: datetime) -> DriftRunRecord | None:
         """The drift run stored for the interval, or ``None``."""

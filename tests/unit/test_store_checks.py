@@ -1,4 +1,4 @@
-"""Label-dependent checks and the retraining cool-down lookup, on SQLite and PostgreSQL."""
+"""Label-dependent checks of an interval, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -36,15 +36,3 @@ def test_a_rerun_replaces_and_versions_coexist(engine):
     ]
     assert rows[0].result == {"accuracy": 0.7, "status": "missing"}
     assert store.checks("d", START, END, "concept_drift") == []
-
-
-def test_last_decision_end_only_looks_back(engine):
-    store = ResultStore(engine)
-    store.ensure_schema()
-    assert store.last_decision_end("d", "retrain", END) is None
-    for day, decision in ((1, "retrain"), (3, "healthy"), (5, "retrain"), (9, "retrain")):
-        end = datetime(2026, 9, day + 1)
-        store.record_decision("d", datetime(2026, 9, day), end, decision, None, {}, None)
-    assert store.last_decision_end("d", "retrain", datetime(2026, 9, 8)) == datetime(2026, 9, 6)
-    assert store.last_decision_end("d", "retrain", datetime(2026, 9, 6)) == datetime(2026, 9, 2)
-    assert store.last_decision_end("other", "retrain", datetime(2026, 9, 30)) is None
