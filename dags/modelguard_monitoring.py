@@ -17,7 +17,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from modelguard.config import load_config
-from modelguard.monitoring import JUDGE_WITH
+from modelguard.monitoring import CHAMPION_AT_INTERVAL_END, JUDGE_WITH
 from modelguard.operators.conf import refuse_unknown_conf
 from modelguard.operators.drift import DriftDetectionOperator
 from modelguard.operators.labels import (
@@ -90,7 +90,7 @@ def _params() -> dict[str, Param]:
             f"drift_detection.min_rows ({dd.min_rows}).",
         ),
         "judge_with": Param(
-            JUDGE_WITH[0],
+            CHAMPION_AT_INTERVAL_END,
             type="string",
             enum=list(JUDGE_WITH),
             title="Model version to judge with",

@@ -16,8 +16,6 @@ import socket
 import subprocess
 from pathlib import Path
 
-import sqlalchemy as sa
-
 _BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
 
@@ -96,10 +94,8 @@ class PostgresInstance:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
-        engine = sa.create_engine(
-            self.url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
-        )
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
+        """Create ``name`` (the stack script's own helper) and return its SQLAlchemy URL."""
+        from airflow_stack import create_database  # scripts/ is on sys.path (tests/stack/conftest)
+
+        create_database(self.url(), name)
         return self.url(name)
