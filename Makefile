@@ -33,7 +33,7 @@ $(DEMO_HOME)/.migrated: $(VENV)/.installed
 demo: $(DEMO_HOME)/.migrated
 	AIRFLOW_HOME=$(DEMO_HOME) \
 	AIRFLOW_CONN_MODELGUARD_SOURCE='{"conn_type": "sqlite", "host": "$(VAR)/demo/email_sends.db"}' \
-	AIRFLOW_CONN_MODELGUARD_REGISTRY='{"conn_type": "sqlite", "host": "$(VAR)/demo/modelguard.db"}' \
+	AIRFLOW_CONN_MODELGUARD_REGISTRY='{"conn_type": "sqlite", "host": "$(VAR)/demo/modelguard.storage.db"}' \
 	PATH=$(VENV)/bin:$$PATH $(PY) scripts/demo.py --var $(VAR)/demo
 
 lint: $(VENV)/.installed

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
 from modelguard.config import load_config  # noqa: E402
-from modelguard.drift import build_reference_profile, detect_drift  # noqa: E402
+from modelguard.drift.detection import build_reference_profile, detect_drift  # noqa: E402
 
 N_ROWS = 1_000_000
 N_NUMERIC = 20

@@ -17,7 +17,6 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from modelguard.config import load_config
-from modelguard.monitoring import CHAMPION_AT_INTERVAL_END, JUDGE_WITH
 from modelguard.operators.conf import refuse_unknown_conf
 from modelguard.operators.drift import DriftDetectionOperator
 from modelguard.operators.labels import (
@@ -26,6 +25,7 @@ from modelguard.operators.labels import (
     RetrainDecisionOperator,
     TriggerRetrainingOperator,
 )
+from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END, JUDGE_WITH
 from modelguard.sensors.labels_matured import LabelsMaturedSensor
 from modelguard.sensors.new_data import NewDataSensor
 

@@ -44,9 +44,9 @@ def main() -> int:
     from email_engagement.generator import seed_source
     from modelguard.config import load_config
     from modelguard.exceptions import NoChampionError
-    from modelguard.registry import ModelRegistry
-    from modelguard.source import engine_for_url
-    from modelguard.store import ResultStore
+    from modelguard.storage.registry import ModelRegistry
+    from modelguard.storage.results import ResultStore
+    from modelguard.storage.source import engine_for_url
 
     config = load_config()
     name = config.model.name

@@ -73,7 +73,7 @@ def new_world(root: Path, **section_overrides: dict) -> World:
 def build_world(root: Path, *, with_champion: bool = True) -> World:
     from email_engagement.bootstrap import train_and_register
     from email_engagement.generator import seed_source
-    from modelguard.source import engine_for_url
+    from modelguard.storage.source import engine_for_url
 
     world = new_world(root)
     config = world.config
@@ -116,7 +116,7 @@ def build_gate_world(root: Path) -> World:
     """Seeded source with concept drift and the weak v1 champion bootstrapped."""
     from email_engagement.bootstrap import train_and_register
     from email_engagement.generator import seed_source
-    from modelguard.source import engine_for_url
+    from modelguard.storage.source import engine_for_url
 
     world = new_world(root)
     source = engine_for_url(world.source_url)
@@ -142,7 +142,7 @@ def build_gate_world(root: Path) -> World:
 
 def register_challenger(world: World, window: tuple[datetime, datetime]):
     from email_engagement.bootstrap import train_and_register
-    from modelguard.source import engine_for_url
+    from modelguard.storage.source import engine_for_url
 
     return train_and_register(
         world.config,
@@ -177,7 +177,7 @@ def build_audience_world(
     """Seeded source (audience shift) and a pre-shift champion; SQLite unless URLs are given."""
     from email_engagement.bootstrap import train_and_register
     from email_engagement.generator import seed_source
-    from modelguard.source import engine_for_url
+    from modelguard.storage.source import engine_for_url
 
     world = new_world(root, retraining=AUDIENCE_RETRAINING)
     world = dataclasses.replace(

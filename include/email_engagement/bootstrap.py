@@ -51,11 +51,11 @@ def train_and_register(
     (``make_champion=False``)."""
     import pandas as pd
 
+    from modelguard.core.window import Window
     from modelguard.exceptions import DataValidationError
-    from modelguard.registry import ModelRegistry
-    from modelguard.retrain_run import register_model
-    from modelguard.source import read_window
-    from modelguard.window import Window
+    from modelguard.pipelines.retraining import register_model
+    from modelguard.storage.registry import ModelRegistry
+    from modelguard.storage.source import read_window
 
     src = config.source
     window = Window(start, end)
@@ -96,7 +96,7 @@ def train_and_register(
 
 def main(argv: list[str] | None = None) -> None:
     from modelguard.config import load_config
-    from modelguard.source import engine_for_url
+    from modelguard.storage.source import engine_for_url
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source-url", required=True, help="SQLAlchemy URL of the source")

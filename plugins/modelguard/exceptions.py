@@ -68,3 +68,11 @@ class TableNotFoundError(StoreUnavailableError, DataValidationError):
 
 class UnknownParamError(ConfigError):
     """A run's conf holds a key that is none of the DAG's params (a misspelling, usually)."""
+
+
+class UnknownStrategyError(ModelguardError, ValueError):
+    """A retraining strategy name that is not one of ``retraining.STRATEGIES``."""
+
+
+class ChallengerValidationError(ModelguardError):
+    """A retrained model failed one or more pre-gate checks; the message lists every one."""

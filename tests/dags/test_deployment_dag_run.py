@@ -11,8 +11,8 @@ from datetime import UTC
 
 import pytest
 
-from modelguard.registry import ModelRegistry
-from modelguard.source import engine_for_url
+from modelguard.storage.registry import ModelRegistry
+from modelguard.storage.source import engine_for_url
 from tests.dags.conftest import load_dag, task_states
 from tests.world import (
     GATE_DEPLOY_AS_OF,

@@ -6,8 +6,8 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from modelguard.source import engine_for_url
-from modelguard.store import ResultStore
+from modelguard.storage.results import ResultStore
+from modelguard.storage.source import engine_for_url
 from tests.dags.conftest import forget_dag_runs, load_dag, task_states
 from tests.world import DRIFTED_RUN, HEALTHY_RUN, build_world
 

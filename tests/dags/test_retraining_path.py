@@ -11,9 +11,9 @@ from datetime import UTC, timedelta
 import pytest
 import sqlalchemy as sa
 
-from modelguard.registry import ModelRegistry
-from modelguard.source import engine_for_url
-from modelguard.store import ResultStore
+from modelguard.storage.registry import ModelRegistry
+from modelguard.storage.results import ResultStore
+from modelguard.storage.source import engine_for_url
 from tests.conftest_db import PG_DSN_ENV, running_in_ci
 from tests.dags.conftest import forget_dag_runs, load_dag, task_states
 from tests.world import AUDIENCE_DRIFT_RUN, AUDIENCE_QUIET_RUN, build_audience_world
@@ -41,7 +41,7 @@ def retraining_run_for(run_at):
 
 
 def window_label(run_at) -> str:
-    from modelguard.window import Window
+    from modelguard.core.window import Window
 
     return Window(run_at - timedelta(hours=24), run_at).label
 

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from modelguard.config import load_config
-from modelguard.drift import resolve_thresholds
-from modelguard.monitoring import run_drift_check
-from modelguard.registry import ModelRegistry
-from modelguard.source import count_rows
-from modelguard.store import ResultStore
-from modelguard.window import Window
+from modelguard.core.window import Window
+from modelguard.drift.detection import resolve_thresholds
+from modelguard.pipelines.drift_check import run_drift_check
+from modelguard.storage.registry import ModelRegistry
+from modelguard.storage.results import ResultStore
+from modelguard.storage.source import count_rows
 from tests.world import write_config
 
 pytestmark = pytest.mark.postgres

@@ -536,7 +536,7 @@ def test_a_task_killed_in_the_middle_of_a_promotion_leaves_one_champion(
 ):
     from email_engagement.bootstrap import train_and_register
     from modelguard.config import load_config
-    from modelguard.source import engine_for_url
+    from modelguard.storage.source import engine_for_url
 
     for run in api.dag_runs(RETRAINING):  # nothing else may write the event log meanwhile
         api.wait_for_run(RETRAINING, run["dag_run_id"], timeout=900)

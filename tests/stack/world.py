@@ -68,7 +68,7 @@ def segments() -> list[tuple[datetime, datetime, dict]]:
 def seed_days(source_url: str, start: datetime, end: datetime) -> int:
     """Write [start, end) as the concept-drift regime continues (for the waiting sensors)."""
     from email_engagement.generator import seed_source
-    from modelguard.source import engine_for_url
+    from modelguard.storage.source import engine_for_url
 
     return seed_source(
         engine_for_url(source_url),
@@ -88,7 +88,7 @@ def build_stack_world(root: Path, source_url: str, registry_url: str) -> StackWo
     from email_engagement.generator import seed_source
     from email_engagement.schema import LABEL_DELAY_HOURS
     from modelguard.config import load_config
-    from modelguard.source import engine_for_url
+    from modelguard.storage.source import engine_for_url
 
     root.mkdir(parents=True, exist_ok=True)
     config_path = write_config(root, **CONFIG_OVERRIDES)

@@ -1,6 +1,6 @@
 """Airflow connection -> SQLAlchemy URL/engine for the modelguard SQL store.
 
-Thin: the engine cache and all SQL live in :mod:`modelguard.source`. No sqlalchemy import at
+Thin: the engine cache and all SQL live in :mod:`modelguard.storage.source`. No sqlalchemy import at
 module top (DAG files import this at parse time).
 """
 
@@ -100,7 +100,7 @@ def connection_not_defined(conn_id: str) -> ConnectionNotDefinedError:
 @contextmanager
 def naming_connection(conn_id: str, doing: str | None = None) -> Generator[None]:
     """Re-raise a :class:`StoreUnavailableError` of the pure layer as the same class, its message
-    prefixed ``connection '<conn_id>': `` (:mod:`modelguard.source` knows the table and the URL,
+    prefixed ``connection '<conn_id>': `` (:mod:`modelguard.storage.source` knows the table and the URL,
     not the Airflow connection id) and, before that, ``<doing>: `` (what the task was doing)."""
     try:
         yield
@@ -149,7 +149,7 @@ class ModelguardDbHook(BaseHook):
 
     def get_engine(self) -> Engine:
         """Engine for the connection, cached per process and URL."""
-        from modelguard.source import engine_for_url
+        from modelguard.storage.source import engine_for_url
 
         return engine_for_url(self.get_sqlalchemy_url())
 
@@ -163,7 +163,7 @@ class ModelguardDbHook(BaseHook):
             masked).
         :raises TableNotFoundError: ``table`` is not in the database (the existing ones listed).
         """
-        from modelguard.source import check_table, connect
+        from modelguard.storage.source import check_table, connect
 
         engine = self.get_engine()
         with naming_connection(self.conn_id):

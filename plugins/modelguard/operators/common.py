@@ -17,7 +17,7 @@ THRESHOLD_PARAMS = (
 
 def window_from_context(context: Any, window_hours: int):
     """The run's window: manual params win, else the data interval (never ``now()``)."""
-    from modelguard.window import resolve_window
+    from modelguard.core.window import resolve_window
 
     params = context.get("params") or {}
     return resolve_window(
@@ -33,7 +33,7 @@ def trailing_window_from_context(context: Any, hours: int):
     """The ``hours`` ending where the run's window ends (params or data interval; 0 = the window
     itself): label checks look back further than the drift window, and a manual window only
     fixes their end."""
-    from modelguard.window import Window
+    from modelguard.core.window import Window
 
     window = window_from_context(context, hours)
     if not hours:
@@ -52,8 +52,8 @@ def threshold_overrides(context: Any, explicit: dict[str, Any] | None = None) ->
 def as_of_from_context(context: Any):
     """The instant a gate decision is made "as of": the ``as_of`` param, else the data interval
     end (the logical date for unscheduled DAGs). Never ``now()``, so reruns decide the same."""
+    from modelguard.core.window import parse_datetime_param, to_naive_utc
     from modelguard.exceptions import DataValidationError
-    from modelguard.window import parse_datetime_param, to_naive_utc
 
     params = context.get("params") or {}
     if params.get("as_of"):
@@ -111,7 +111,7 @@ def is_backfill(dag_run: Any) -> bool:
 def judge_with_from_context(context: Any) -> str:
     """Which model version judges the run's interval: the ``judge_with`` param, by default the
     champion at the interval's end (so a reprocess repeats the first verdicts)."""
-    from modelguard.monitoring import CHAMPION_AT_INTERVAL_END
+    from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END
 
     params = context.get("params") or {}
     return params.get("judge_with") or CHAMPION_AT_INTERVAL_END

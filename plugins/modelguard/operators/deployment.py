@@ -1,4 +1,4 @@
-"""Champion/challenger operators: thin Airflow shells over ``modelguard.gate``."""
+"""Champion/challenger operators: thin Airflow shells over ``modelguard.pipelines.deployment``."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class McNemarEvaluationOperator(BaseOperator):
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.gate import evaluate_challenger
+        from modelguard.pipelines.deployment import evaluate_challenger
 
         config, source, registry = load_run_config(self.config_path)
         wanted = self.challenger_version_id
@@ -93,10 +93,10 @@ class DeployChallengerOperator(BaseOperator):
         self.evaluation_task_id = evaluation_task_id
         self.config_path = config_path
 
-    action = "deploy_challenger"  # the modelguard.gate function this operator runs
+    action = "deploy_challenger"  # the modelguard.pipelines.deployment function this operator runs
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard import gate
+        from modelguard.pipelines import deployment as gate
 
         verdict = pull_dict(context, self.evaluation_task_id, "evaluation verdict")
         config, _source, registry = load_run_config(self.config_path)
@@ -146,7 +146,7 @@ class PostDeploymentCheckOperator(BaseBranchOperator):
         }
 
     def choose_branch(self, context: Any) -> str:
-        from modelguard.gate import check_deployment
+        from modelguard.pipelines.deployment import check_deployment
 
         verdict = pull_dict(context, self.evaluation_task_id, "evaluation verdict")
         config, source, registry = load_run_config(self.config_path)
@@ -194,7 +194,7 @@ class RollbackOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from modelguard.exceptions import DataValidationError
-        from modelguard.gate import rollback_champion
+        from modelguard.pipelines.deployment import rollback_champion
 
         reason = self.reason
         expected = None

@@ -1,4 +1,4 @@
-"""``DriftDetectionOperator``: a thin Airflow shell over ``modelguard.monitoring``."""
+"""``DriftDetectionOperator``: a thin Airflow shell over ``modelguard.pipelines.drift_check``."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ class DriftDetectionOperator(BaseOperator):
         self.threshold_overrides = threshold_overrides
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.drift import resolve_thresholds
-        from modelguard.monitoring import run_drift_check
+        from modelguard.drift.detection import resolve_thresholds
+        from modelguard.pipelines.drift_check import run_drift_check
 
         config, source, registry = load_run_config(self.config_path)
         hours = config.monitoring.window_hours if self.window_hours is None else self.window_hours

@@ -25,7 +25,7 @@ class _MaturedWindowOperator(BaseOperator):
     the check then records the labels as missing."""
 
     template_fields = ("config_path",)
-    check = None  # set by subclasses: a function of modelguard.label_checks
+    check = None  # set by subclasses: a function of modelguard.pipelines.label_checks
 
     def __init__(
         self,
@@ -40,7 +40,7 @@ class _MaturedWindowOperator(BaseOperator):
         self.window_hours = window_hours
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard import label_checks
+        from modelguard.pipelines import label_checks
 
         config, source, registry = load_run_config(self.config_path)
         mon = config.monitoring
@@ -109,7 +109,7 @@ class RetrainDecisionOperator(BaseBranchOperator):
         }
 
     def choose_branch(self, context: Any) -> str:
-        from modelguard.label_checks import decide_retraining
+        from modelguard.pipelines.retrain_decision import decide_retraining
 
         config, source, registry = load_run_config(self.config_path)
         hours = config.monitoring.window_hours if self.window_hours is None else self.window_hours
@@ -161,8 +161,8 @@ class TriggerRetrainingOperator(TriggerDagRunOperator):
     def execute(self, context: Any):
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from modelguard.store import ResultStore
-        from modelguard.window import Window
+        from modelguard.core.window import Window
+        from modelguard.storage.results import ResultStore
 
         decision = pull_dict(context, self.decision_task_id, "retraining decision", key="decision")
         params = context.get("params") or {}

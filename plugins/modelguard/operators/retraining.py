@@ -1,4 +1,4 @@
-"""Retraining operators: thin shells over ``modelguard.retrain_run``."""
+"""Retraining operators: thin shells over ``modelguard.pipelines.retraining``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from airflow.sdk import BaseBranchOperator, BaseOperator
 
 from modelguard.operators.common import as_of_from_context, load_run_config, pull_dict
-from modelguard.retrain_run import DEFAULT_ESTIMATOR
+from modelguard.pipelines.retraining import DEFAULT_ESTIMATOR
 
 DEPLOY_MODES = ("auto", "never", "force_evaluation_only")
 
@@ -34,7 +34,7 @@ class BuildTrainingSetOperator(BaseOperator):
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.retrain_run import build_training_set_step
+        from modelguard.pipelines.retraining import build_training_set_step
 
         config, source, _registry = load_run_config(self.config_path)
         strategy = _blank_to_none(self.strategy) or config.retraining.default_strategy
@@ -71,7 +71,7 @@ class RetrainModelOperator(BaseOperator):
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.retrain_run import train_and_validate_step
+        from modelguard.pipelines.retraining import train_and_validate_step
 
         config, _source, registry = load_run_config(self.config_path)
         return train_and_validate_step(
@@ -106,7 +106,7 @@ class RegisterChallengerOperator(BaseOperator):
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.retrain_run import register_step
+        from modelguard.pipelines.retraining import register_step
 
         config, _source, registry = load_run_config(self.config_path)
         return register_step(

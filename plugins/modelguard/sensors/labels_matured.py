@@ -13,8 +13,8 @@ from modelguard.sensors.base import WindowSensor, event_window_label
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from modelguard.core.window import Window
     from modelguard.triggers.labels_matured import LabelsMaturedTrigger
-    from modelguard.window import Window
 
 
 def _pct(share: float) -> str:
@@ -135,7 +135,7 @@ class LabelsMaturedSensor(WindowSensor):
     def _resolve(self, context: Context) -> tuple[Window, datetime]:
         """The matured window and the instant outcomes must be known by (the run's window end)."""
         from modelguard.operators.common import trailing_window_from_context
-        from modelguard.source import matured_window
+        from modelguard.storage.source import matured_window
 
         window = trailing_window_from_context(context, int(self.window_hours))
         self._matured = matured_window(window, self.label_delay_hours)
@@ -180,7 +180,7 @@ class LabelsMaturedSensor(WindowSensor):
 
     def poke(self, context: Context) -> bool:
         from modelguard.hooks.db import ModelguardDbHook, naming_connection
-        from modelguard.source import enough_labels, label_counts
+        from modelguard.storage.source import enough_labels, label_counts
 
         matured, as_of = self._resolve(context)
         needed = self._min_labelled_rows()

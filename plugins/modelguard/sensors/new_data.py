@@ -11,8 +11,8 @@ from modelguard.sensors.base import WindowSensor, event_window_label
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from modelguard.core.window import Window
     from modelguard.triggers.new_data import NewDataTrigger
-    from modelguard.window import Window
 
 
 class NewDataSensor(WindowSensor):
@@ -20,7 +20,7 @@ class NewDataSensor(WindowSensor):
     window; return (XCom) the row count.
 
     The window comes from the run's data interval (trailing ``window_hours`` when > 0), or from the
-    ``window_start``/``window_end`` params of a manual run (see :func:`modelguard.window.resolve_window`).
+    ``window_start``/``window_end`` params of a manual run (see :func:`modelguard.core.window.resolve_window`).
 
     :param conn_id: Airflow connection of the SQL store (sqlite or postgres).
     :param table: table to count (``schema.table`` allowed). Templated.
@@ -85,7 +85,7 @@ class NewDataSensor(WindowSensor):
 
     def _count(self, window: Window) -> int:
         from modelguard.hooks.db import ModelguardDbHook, naming_connection
-        from modelguard.source import count_rows
+        from modelguard.storage.source import count_rows
 
         # A missing connection/table or a refused login raises here: the task fails at once
         # with the connection id and the table, instead of rescheduling until the timeout.

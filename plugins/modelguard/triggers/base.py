@@ -19,8 +19,8 @@ def iso(value: datetime | str) -> str:
 
 
 def window_from_iso(start: datetime | str, end: datetime | str):
-    """The naive-UTC :class:`~modelguard.window.Window` of two ISO strings (or datetimes)."""
-    from modelguard.window import Window, to_naive_utc
+    """The naive-UTC :class:`~modelguard.core.window.Window` of two ISO strings (or datetimes)."""
+    from modelguard.core.window import Window, to_naive_utc
 
     return Window(start=to_naive_utc(parse_iso(start)), end=to_naive_utc(parse_iso(end)))
 

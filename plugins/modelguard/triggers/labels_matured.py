@@ -18,8 +18,8 @@ def _label_counts_blocking(
     end: str,
     as_of: str,
 ) -> tuple[int, int]:
-    from modelguard.source import engine_for_url, label_counts
-    from modelguard.window import to_naive_utc
+    from modelguard.core.window import to_naive_utc
+    from modelguard.storage.source import engine_for_url, label_counts
 
     return label_counts(
         engine_for_url(url),
@@ -115,7 +115,7 @@ class LabelsMaturedTrigger(WindowPollTrigger):
         return {"sends": sends, "labelled": labelled}
 
     def is_done(self, measured: dict[str, Any]) -> bool:
-        from modelguard.source import enough_labels
+        from modelguard.storage.source import enough_labels
 
         return enough_labels(
             measured["sends"], measured["labelled"], self.min_labelled_rows, self.min_label_share

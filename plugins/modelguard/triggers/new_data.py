@@ -9,7 +9,7 @@ from modelguard.triggers.base import WindowPollTrigger, window_from_iso
 
 
 def _count_blocking(url: str, table: str, time_column: str, start: str, end: str) -> int:
-    from modelguard.source import count_rows, engine_for_url
+    from modelguard.storage.source import count_rows, engine_for_url
 
     return count_rows(engine_for_url(url), table, time_column, window_from_iso(start, end))
 

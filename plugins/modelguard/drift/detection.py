@@ -1,0 +1,636 @@
+"""Data drift: a reference profile built once per model version, and reports against it.
+
+The profile keeps everything later comparisons need (bin edges and counts, category counts, a
+sorted sample for KS, missing shares, feature->target relations), so monitoring reads only the
+new window and never re-reads training data. Numeric columns are sorted once per frame; binning
+and the KS statistic then work on sorted arrays, which is what keeps a 1M-row check near the
+cost of sorting.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelguard.config import DriftDetectionConfig, section_with
+from modelguard.core import stats
+from modelguard.exceptions import DataValidationError, ProfileError
+
+FEATURE_TYPES = ("numeric", "categorical")
+MISSING_LABEL = "missing"
+PROFILE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class NumericProfile:
+    edges: np.ndarray  # unique interior quantile edges
+    counts: np.ndarray  # per bin, then missing
+    n_rows: int
+    n_missing: int
+    sorted_sample: np.ndarray  # all sorted values, or evenly spaced order statistics
+    mean: float | None
+    std: float | None
+    concept: dict[str, Any] = field(default_factory=dict)
+
+    kind = "numeric"
+
+    @property
+    def missing_share(self) -> float:
+        return self.n_missing / self.n_rows
+
+
+@dataclass(frozen=True)
+class CategoricalProfile:
+    categories: tuple[str, ...]
+    counts: np.ndarray  # per category, then missing
+    n_rows: int
+    n_missing: int
+    concept: dict[str, Any] = field(default_factory=dict)
+
+    kind = "categorical"
+
+    @property
+    def missing_share(self) -> float:
+        return self.n_missing / self.n_rows
+
+
+FeatureProfile = NumericProfile | CategoricalProfile
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    features: dict[str, FeatureProfile]
+    n_rows: int
+    bins: int
+    target: str | None = None
+    target_rate: float | None = None
+
+    @property
+    def feature_types(self) -> dict[str, str]:
+        return {name: p.kind for name, p in self.features.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        """The small part of the profile, JSON-safe; the sorted samples go in ``arrays_bytes``."""
+        feats: dict[str, Any] = {}
+        for name, p in self.features.items():
+            entry: dict[str, Any] = {
+                "type": p.kind,
+                "counts": [int(c) for c in p.counts],
+                "n_rows": p.n_rows,
+                "n_missing": p.n_missing,
+                "concept": p.concept,
+            }
+            if isinstance(p, NumericProfile):
+                entry.update(edges=[float(e) for e in p.edges], mean=p.mean, std=p.std)
+                entry["sample_size"] = int(p.sorted_sample.size)
+            else:
+                entry["categories"] = list(p.categories)
+            feats[name] = entry
+        return {
+            "format": PROFILE_FORMAT,
+            "n_rows": self.n_rows,
+            "bins": self.bins,
+            "target": self.target,
+            "target_rate": self.target_rate,
+            "features": feats,
+        }
+
+    def arrays_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        arrays = {
+            f"sample__{name}": p.sorted_sample
+            for name, p in self.features.items()
+            if isinstance(p, NumericProfile)
+        }
+        np.savez_compressed(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any], arrays: bytes | None) -> ReferenceProfile:
+        if data.get("format") != PROFILE_FORMAT:
+            raise ProfileError(
+                f"reference profile format {data.get('format')!r} is not supported "
+                f"(expected {PROFILE_FORMAT}); rebuild the profile for this model version"
+            )
+        samples: dict[str, np.ndarray] = {}
+        if arrays:
+            with np.load(io.BytesIO(arrays)) as npz:
+                samples = {k.removeprefix("sample__"): npz[k] for k in npz.files}
+        feats: dict[str, FeatureProfile] = {}
+        for name, e in data["features"].items():
+            counts = np.asarray(e["counts"], dtype=np.int64)
+            if e["type"] == "numeric":
+                if name not in samples:
+                    raise ProfileError(f"reference profile has no stored sample for {name!r}")
+                feats[name] = NumericProfile(
+                    edges=np.asarray(e["edges"], dtype=np.float64),
+                    counts=counts,
+                    n_rows=e["n_rows"],
+                    n_missing=e["n_missing"],
+                    sorted_sample=samples[name],
+                    mean=e.get("mean"),
+                    std=e.get("std"),
+                    concept=e.get("concept", {}),
+                )
+            else:
+                feats[name] = CategoricalProfile(
+                    categories=tuple(e["categories"]),
+                    counts=counts,
+                    n_rows=e["n_rows"],
+                    n_missing=e["n_missing"],
+                    concept=e.get("concept", {}),
+                )
+        return cls(
+            features=feats,
+            n_rows=data["n_rows"],
+            bins=data["bins"],
+            target=data.get("target"),
+            target_rate=data.get("target_rate"),
+        )
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    name: str
+    type: str
+    tests: tuple[str, ...]
+    psi: float | None
+    ks_statistic: float | None
+    ks_pvalue: float | None
+    chi2_statistic: float | None
+    chi2_pvalue: float | None
+    pvalue_adjusted: float | None
+    effect_size: float | None
+    effect_measure: str
+    severity: str
+    drifted: bool
+    reason: str
+    missing_share_reference: float
+    missing_share_current: float
+    new_categories: dict[str, float]
+    n_reference: int
+    n_current: int
+    bins: dict[str, list]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "tests": list(self.tests),
+            "psi": self.psi,
+            "ks_statistic": self.ks_statistic,
+            "ks_pvalue": self.ks_pvalue,
+            "chi2_statistic": self.chi2_statistic,
+            "chi2_pvalue": self.chi2_pvalue,
+            "pvalue_adjusted": self.pvalue_adjusted,
+            "effect_size": self.effect_size,
+            "effect_measure": self.effect_measure,
+            "severity": self.severity,
+            "drifted": self.drifted,
+            "reason": self.reason,
+            "missing_share_reference": self.missing_share_reference,
+            "missing_share_current": self.missing_share_current,
+            "new_categories": dict(self.new_categories),
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            "bins": self.bins,
+        }
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    dataset_drift: bool
+    dataset_drift_reason: str
+    verdict: str  # "major" | "minor" | "healthy"
+    features: dict[str, FeatureDrift]
+    n_reference: int
+    n_current: int
+    thresholds: dict[str, Any]
+    model_name: str | None = None
+    model_version: int | None = None
+    window: dict[str, str] | None = None
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return [name for name, f in self.features.items() if f.drifted]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "window": self.window,
+            "verdict": self.verdict,
+            "dataset_drift": self.dataset_drift,
+            "dataset_drift_reason": self.dataset_drift_reason,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            "thresholds": self.thresholds,
+            "drifted_features": self.drifted_features,
+            "features": {name: f.to_dict() for name, f in self.features.items()},
+        }
+
+
+# ----------------------------------------------------------------------------- column handling
+
+
+def _require_columns(frame, features: dict[str, str], what: str) -> None:
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"{what} is missing feature column(s) {', '.join(missing)}; "
+            f"columns present: {', '.join(map(str, frame.columns))}"
+        )
+
+
+def _numeric_values(frame, name: str, what: str) -> np.ndarray:
+    import pandas as pd
+
+    col = frame[name]
+    if col.isna().all():
+        raise DataValidationError(f"{what}: feature {name!r} has only missing values")
+    if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+        example = col.dropna().iloc[0]
+        raise DataValidationError(
+            f"{what}: feature {name!r} is numeric but its column has dtype {col.dtype} "
+            f"(e.g. {example!r}); cast it to a number or declare it categorical"
+        )
+    return col.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _categorical_codes(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
+    """Counts per distinct value (slot 0 = missing) and the values as strings."""
+    import pandas as pd
+
+    col = frame[name]
+    if col.isna().all():
+        raise DataValidationError(f"{what}: feature {name!r} has only missing values")
+    if pd.api.types.is_float_dtype(col) or pd.api.types.is_bool_dtype(col):
+        raise DataValidationError(
+            f"{what}: feature {name!r} is categorical but its column has dtype {col.dtype}; "
+            "categories must be strings (or integer codes)"
+        )
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
+    return counts, [str(u) for u in uniques]
+
+
+def _sorted_valid(values: np.ndarray) -> tuple[np.ndarray, int]:
+    n_missing = int(np.count_nonzero(np.isnan(values)))
+    ordered = np.sort(values)  # NaN sorts last
+    return ordered[: values.size - n_missing], n_missing
+
+
+def _evenly_spaced(sorted_values: np.ndarray, size: int) -> np.ndarray:
+    if sorted_values.size <= size:
+        return sorted_values.copy()
+    idx = np.linspace(0, sorted_values.size - 1, size).round().astype(np.int64)
+    return sorted_values[idx]
+
+
+# ----------------------------------------------------------------------------- profile
+
+
+def build_reference_profile(
+    frame,
+    features: dict[str, str],
+    target: str | None = None,
+    *,
+    bins: int = 10,
+    sample_size: int = 20_000,
+) -> ReferenceProfile:
+    """Summarise the training frame for later drift checks.
+
+    ``sample_size`` bounds the sorted values kept per numeric feature: below it KS is exact
+    against the full reference; above it the sample is the evenly spaced order statistics,
+    whose ECDF is within 1/sample_size of the full one.
+    """
+    what = "reference data"
+    for name, kind in features.items():
+        if kind not in FEATURE_TYPES:
+            raise ProfileError(f"feature {name!r}: type {kind!r} is not one of {FEATURE_TYPES}")
+    if len(frame) == 0:
+        raise DataValidationError("reference data has no rows; a profile needs training data")
+    _require_columns(frame, features, what)
+    y = _target_values(frame, target) if target else None
+    profiles: dict[str, FeatureProfile] = {}
+    for name, kind in features.items():
+        if kind == "numeric":
+            values = _numeric_values(frame, name, what)
+            valid, n_missing = _sorted_valid(values)
+            edges = stats.quantile_edges(valid, bins, assume_sorted=True)
+            counts = stats.bin_counts_sorted(valid, edges, n_missing)
+            concept = _numeric_concept(values, edges, y) if y is not None else {}
+            profiles[name] = NumericProfile(
+                edges=edges,
+                counts=counts,
+                n_rows=int(values.size),
+                n_missing=n_missing,
+                sorted_sample=_evenly_spaced(valid, sample_size),
+                mean=float(valid.mean()),
+                std=float(valid.std()),
+                concept=concept,
+            )
+        else:
+            counts, categories = _categorical_codes(frame, name, what)
+            concept = _categorical_concept(frame[name], y) if y is not None else {}
+            profiles[name] = CategoricalProfile(
+                categories=tuple(categories),
+                counts=np.concatenate([counts[1:], counts[:1]]),
+                n_rows=int(counts.sum()),
+                n_missing=int(counts[0]),
+                concept=concept,
+            )
+    return ReferenceProfile(
+        features=profiles,
+        n_rows=len(frame),
+        bins=bins,
+        target=target,
+        target_rate=float(y.mean()) if y is not None else None,
+    )
+
+
+def _target_values(frame, target: str) -> np.ndarray:
+    if target not in frame.columns:
+        raise DataValidationError(f"reference data has no target column {target!r}")
+    y = frame[target]
+    if y.isna().any():
+        raise DataValidationError(
+            f"target column {target!r} has {int(y.isna().sum())} missing labels; "
+            "profile only rows whose outcome has matured"
+        )
+    return y.to_numpy(dtype=np.float64)
+
+
+def _mutual_information(bin_index: np.ndarray, n_bins: int, y: np.ndarray) -> tuple[float, list]:
+    """MI (nats) between a binned feature and a 0/1 target, and the target rate per bin."""
+    table = np.zeros((n_bins, 2))
+    np.add.at(table, (bin_index, (y > 0.5).astype(np.int64)), 1)
+    n = table.sum()
+    joint = table / n
+    px = joint.sum(axis=1, keepdims=True)
+    py = joint.sum(axis=0, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = joint * np.log(joint / (px * py))
+    mi = float(np.nansum(terms))
+    totals = table.sum(axis=1)
+    rates = [float(table[i, 1] / totals[i]) if totals[i] else None for i in range(n_bins)]
+    return mi, rates
+
+
+def _numeric_concept(values: np.ndarray, edges: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    missing = np.isnan(values)
+    idx = np.where(missing, edges.size + 1, np.searchsorted(edges, values, side="left"))
+    mi, rates = _mutual_information(idx, edges.size + 2, y)
+    ok = ~missing
+    corr = None
+    if ok.sum() > 2 and values[ok].std() > 0 and y[ok].std() > 0:
+        corr = float(np.corrcoef(values[ok], y[ok])[0, 1])
+    return {"mutual_information": mi, "correlation": corr, "target_rate_by_bin": rates}
+
+
+def _categorical_concept(col, y: np.ndarray) -> dict[str, Any]:
+    import pandas as pd
+
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    idx = np.where(codes < 0, len(uniques), codes)
+    mi, rates = _mutual_information(idx, len(uniques) + 1, y)
+    return {"mutual_information": mi, "correlation": None, "target_rate_by_bin": rates}
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+def resolve_thresholds(
+    config: DriftDetectionConfig | None = None, **overrides: Any
+) -> DriftDetectionConfig:
+    """The config's ``drift_detection`` section with validated overrides (None = keep)."""
+    if config is None:
+        from modelguard.config import load_config
+
+        config = load_config().drift_detection
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return section_with(config, "drift_detection", **overrides) if overrides else config
+
+
+def detect_drift(
+    profile: ReferenceProfile,
+    current_frame,
+    *,
+    config: DriftDetectionConfig | None = None,
+    model_name: str | None = None,
+    model_version: int | None = None,
+    window: dict[str, str] | None = None,
+    **overrides: Any,
+) -> DriftReport:
+    """Compare one window with the profile; thresholds default to ``drift_detection`` config."""
+    th = resolve_thresholds(config, **overrides)
+    what = "current window"
+    n_current = len(current_frame)
+    if n_current == 0:
+        raise DataValidationError("current window has no rows; nothing to compare")
+    if n_current < th.min_rows:
+        raise DataValidationError(
+            f"current window has {n_current} rows, fewer than drift_detection.min_rows "
+            f"({th.min_rows}); widen the window or lower min_rows"
+        )
+    _require_columns(current_frame, profile.feature_types, what)
+
+    partial: dict[str, dict[str, Any]] = {}
+    for name, ref in profile.features.items():
+        if isinstance(ref, NumericProfile):
+            partial[name] = _numeric_drift(ref, _numeric_values(current_frame, name, what), th)
+        else:
+            counts, values = _categorical_codes(current_frame, name, what)
+            partial[name] = _categorical_drift(ref, counts, values, th)
+
+    tested = [n for n, p in partial.items() if p["pvalue"] is not None]
+    adjusted = stats.benjamini_hochberg([partial[n]["pvalue"] for n in tested])
+    for name, p_adj in zip(tested, adjusted, strict=True):
+        partial[name]["pvalue_adjusted"] = float(p_adj)
+
+    features = {name: _verdict(name, p, th) for name, p in partial.items()}
+    drifted = [f for f in features.values() if f.drifted]
+    share = len(drifted) / len(features)
+    major = [f.name for f in drifted if f.severity == "major"]
+    dataset_drift = bool(major) or share >= th.dataset_drift_share
+    verdict = "major" if dataset_drift else ("minor" if drifted else "healthy")
+    if major:
+        why = f"major drift in {', '.join(major)}"
+    else:
+        cmp = ">=" if share >= th.dataset_drift_share else "<"
+        why = f"{share:.0%} of features drifted, {cmp} dataset_drift_share {th.dataset_drift_share:.0%}"
+    return DriftReport(
+        dataset_drift=dataset_drift,
+        dataset_drift_reason=why,
+        verdict=verdict,
+        features=features,
+        n_reference=profile.n_rows,
+        n_current=n_current,
+        thresholds={
+            "psi_warning": th.psi_warning,
+            "psi_critical": th.psi_critical,
+            "ks_significance": th.ks_significance,
+            "min_ks_statistic": th.min_ks_statistic,
+            "min_cramers_v": th.min_cramers_v,
+            "dataset_drift_share": th.dataset_drift_share,
+            "numeric_tests": list(th.numeric_tests),
+            "categorical_tests": list(th.categorical_tests),
+        },
+        model_name=model_name,
+        model_version=model_version,
+        window=window,
+    )
+
+
+def _numeric_drift(ref: NumericProfile, values: np.ndarray, th) -> dict[str, Any]:
+    valid, n_missing = _sorted_valid(values)
+    cur_counts = stats.bin_counts_sorted(valid, ref.edges, n_missing)
+    out: dict[str, Any] = {
+        "type": "numeric",
+        "tests": tuple(th.numeric_tests),
+        "psi": stats.psi_from_counts(ref.counts, cur_counts) if "psi" in th.numeric_tests else None,
+        "effect_measure": "ks_statistic",
+        "ref": ref,
+        "n_current": int(values.size),
+        "n_missing": n_missing,
+        "new_categories": {},
+        "bins": _bins(_edge_labels(ref.edges), ref.counts, cur_counts),
+        "pvalue": None,
+    }
+    if "ks" in th.numeric_tests:
+        sample = ref.sorted_sample
+        if max(sample.size, valid.size) > stats.KS_EXACT_MAX_N:
+            d = stats.ks_statistic_sorted(sample, valid)
+            p = stats.ks_pvalue(d, sample.size, valid.size)
+        else:  # scipy's exact method, statistic and p-value alike
+            d, p = stats.ks_2samp(sample, valid)
+        out.update(ks_statistic=float(d), ks_pvalue=float(p), pvalue=float(p), effect_size=d)
+    return out
+
+
+def _categorical_drift(
+    ref: CategoricalProfile, counts: np.ndarray, values: list[str], th
+) -> dict[str, Any]:
+    index = {c: i for i, c in enumerate(ref.categories)}
+    new = [v for v in values if v not in index]
+    categories = list(ref.categories) + new
+    pos = {c: i for i, c in enumerate(categories)}
+    k = len(categories)
+    ref_counts = np.zeros(k + 1, dtype=np.int64)
+    ref_counts[: len(ref.categories)] = ref.counts[:-1]
+    ref_counts[k] = ref.counts[-1]
+    cur_counts = np.zeros(k + 1, dtype=np.int64)
+    for v, c in zip(values, counts[1:], strict=True):
+        cur_counts[pos[v]] += c
+    cur_counts[k] = counts[0]
+    n_current = int(counts.sum())
+    out: dict[str, Any] = {
+        "type": "categorical",
+        "tests": tuple(th.categorical_tests),
+        "psi": stats.psi_from_counts(ref_counts, cur_counts)
+        if "psi" in th.categorical_tests
+        else None,
+        "effect_measure": "cramers_v",
+        "ref": ref,
+        "n_current": n_current,
+        "n_missing": int(counts[0]),
+        "new_categories": {v: float(cur_counts[pos[v]] / n_current) for v in new},
+        "bins": _bins(categories + [MISSING_LABEL], ref_counts, cur_counts),
+        "pvalue": None,
+    }
+    if "chi2" in th.categorical_tests:
+        stat, p, _dof = stats.chi2_from_counts(ref_counts, cur_counts)
+        present = int(np.count_nonzero(ref_counts + cur_counts))
+        v = stats.cramers_v(stat, int(ref_counts.sum() + n_current), present)
+        out.update(chi2_statistic=float(stat), chi2_pvalue=float(p), pvalue=float(p))
+        out["effect_size"] = float(v)
+    return out
+
+
+def _verdict(name: str, p: dict[str, Any], th) -> FeatureDrift:
+    ref = p["ref"]
+    psi = p["psi"]
+    severity = "none"
+    if psi is not None:
+        severity = (
+            "major" if psi >= th.psi_critical else ("minor" if psi >= th.psi_warning else "none")
+        )
+    reasons: list[str] = []
+    if psi is not None:
+        level = {"major": "critical", "minor": "warning"}.get(severity)
+        if level:
+            limit = th.psi_critical if severity == "major" else th.psi_warning
+            reasons.append(f"PSI {psi:.3f} >= {level} {limit:g}")
+        else:
+            reasons.append(f"PSI {psi:.3f} < warning {th.psi_warning:g}")
+    significant = False
+    p_adj = p.get("pvalue_adjusted")
+    effect = p.get("effect_size")
+    if p_adj is not None:
+        test = "KS D" if p["type"] == "numeric" else "Cramér's V"
+        floor = th.min_ks_statistic if p["type"] == "numeric" else th.min_cramers_v
+        significant = p_adj < th.ks_significance and effect >= floor
+        cmp_p = "<" if p_adj < th.ks_significance else ">="
+        cmp_e = ">=" if effect >= floor else "<"
+        reasons.append(
+            f"{test} {effect:.3f} {cmp_e} floor {floor:g}, "
+            f"adjusted p {p_adj:.3g} {cmp_p} {th.ks_significance:g}"
+        )
+    miss_ref = ref.missing_share
+    miss_cur = p["n_missing"] / p["n_current"]
+    if abs(miss_cur - miss_ref) >= 0.01:
+        reasons.append(f"missing share {miss_ref:.1%} -> {miss_cur:.1%}")
+    if p["new_categories"]:
+        listed = ", ".join(f"{c} ({s:.1%})" for c, s in p["new_categories"].items())
+        reasons.append(f"categories not in the reference: {listed}")
+    drifted = severity == "major" or significant
+    prefix = "drifted: " if drifted else "no drift: "
+    return FeatureDrift(
+        name=name,
+        type=p["type"],
+        tests=p["tests"],
+        psi=_finite(psi),
+        ks_statistic=_finite(p.get("ks_statistic")),
+        ks_pvalue=_finite(p.get("ks_pvalue")),
+        chi2_statistic=_finite(p.get("chi2_statistic")),
+        chi2_pvalue=_finite(p.get("chi2_pvalue")),
+        pvalue_adjusted=_finite(p_adj),
+        effect_size=_finite(effect),
+        effect_measure=p["effect_measure"],
+        severity=severity,
+        drifted=drifted,
+        reason=prefix + "; ".join(reasons),
+        missing_share_reference=float(miss_ref),
+        missing_share_current=float(miss_cur),
+        new_categories=p["new_categories"],
+        n_reference=int(ref.n_rows),
+        n_current=p["n_current"],
+        bins=p["bins"],
+    )
+
+
+def _finite(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):  # never reaches a report or the store as NaN/inf
+        raise DataValidationError(f"a drift statistic came out as {x}; please report this input")
+    return x
+
+
+def _edge_labels(edges: np.ndarray) -> list[str]:
+    bounds = ["-inf", *(f"{e:.4g}" for e in edges), "inf"]
+    labels = [f"({lo}, {hi}]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    labels[-1] = labels[-1][:-1] + ")"
+    return labels + [MISSING_LABEL]
+
+
+def _bins(labels: list[str], ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, list]:
+    return {
+        "labels": labels,
+        "reference": [float(c) for c in ref_counts / max(ref_counts.sum(), 1)],
+        "current": [float(c) for c in cur_counts / max(cur_counts.sum(), 1)],
+    }

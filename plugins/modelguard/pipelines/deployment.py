@@ -1,0 +1,256 @@
+"""The champion/challenger gate end to end, without Airflow: evaluate, deploy or reject, verify,
+roll back.
+
+Each step takes the verdict of the step before as a small dict (what travels through XCom), so
+the operators stay thin and a rerun of one step needs nothing but its inputs. Every check that
+can refuse (no champion, no challenger, schema mismatch, too few labels, corrupted artifact,
+stale decision) runs before anything is written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from modelguard.config import ModelguardConfig
+from modelguard.core.window import Window
+from modelguard.exceptions import InsufficientDataError, RegistryError, SchemaMismatchError
+
+
+def read_labelled(source_engine, config: ModelguardConfig, window: Window, as_of: datetime):
+    """Sends of ``window`` whose outcome had matured by ``as_of``: features and label only."""
+    import pandas as pd
+
+    from modelguard.storage.source import read_window
+
+    src = config.source
+    columns = [src.time_column, src.label_column, src.label_time_column, *config.features]
+    frame = read_window(source_engine, src.table, src.time_column, window, columns)
+    matured = (pd.to_datetime(frame[src.label_time_column]) <= as_of) & frame[
+        src.label_column
+    ].notna()
+    labelled = frame.loc[matured, [*config.features, src.label_column]].reset_index(drop=True)
+    labelled[src.label_column] = labelled[src.label_column].astype(int)
+    return labelled
+
+
+def schema_difference(champion: dict[str, str], challenger: dict[str, str]) -> list[str]:
+    """Human-readable differences between two feature schemas (empty when equal)."""
+    diffs = [f"missing {c!r}" for c in champion if c not in challenger]
+    diffs += [f"extra {c!r}" for c in challenger if c not in champion]
+    diffs += [
+        f"{c!r} is {challenger[c]} (champion: {t})"
+        for c, t in champion.items()
+        if c in challenger and challenger[c] != t
+    ]
+    return diffs
+
+
+def evaluate_challenger(
+    *,
+    config: ModelguardConfig,
+    source_engine,
+    registry_engine,
+    as_of: datetime,
+    challenger_id: int | None = None,
+    run_id: str | None = None,
+    log=None,
+) -> dict[str, Any]:
+    """McNemar gate of the challenger against the champion; the result goes to the registry."""
+    from modelguard.deployment.evaluation import compare, gate_windows
+    from modelguard.storage.registry import ModelRegistry
+
+    name = config.model.name
+    registry = ModelRegistry(registry_engine)
+    registry.ensure_schema()
+    champion = registry.get_champion(name)
+    if challenger_id is None:
+        challenger = registry.latest_challenger(name)
+    else:
+        challenger = registry.get_version(challenger_id)
+    if challenger.model_name != name or challenger.status != "challenger":
+        raise RegistryError(
+            f"version id {challenger.id} is {challenger.label} with status {challenger.status!r};"
+            f" only a challenger of {name!r} can be evaluated"
+        )
+    diffs = schema_difference(champion.feature_schema, challenger.feature_schema)
+    if diffs:
+        raise SchemaMismatchError(
+            f"{challenger.label} does not take the champion's features ({champion.label}): "
+            + "; ".join(diffs)
+        )
+    validation, post = gate_windows(as_of, config.deployment, config.source.label_delay_hours)
+    frame = read_labelled(source_engine, config, validation, as_of)
+    needed = config.deployment.min_validation_rows
+    if len(frame) < needed:
+        raise InsufficientDataError(
+            f"validation window {validation} has {len(frame)} rows with matured labels as of "
+            f"{as_of:%Y-%m-%d %H:%M}, fewer than deployment.min_validation_rows ({needed}); "
+            "wait for labels to mature or widen deployment.validation_window_days"
+        )
+    champion_model = registry.load_model(champion)
+    challenger_model = registry.load_model(challenger)
+    result = compare(
+        champion_model,
+        challenger_model,
+        frame,
+        config.source.label_column,
+        config=config.deployment,
+    )
+    summary = "; ".join(result.reasons)
+    registry.record_evaluation(
+        name, challenger.id, champion.id, result.to_dict(), run_id=run_id, reason=summary
+    )
+    if log:
+        log.info(
+            "Evaluated %s against %s on %s: %s",
+            challenger.label,
+            champion.label,
+            validation,
+            summary,
+        )
+    metric = result.primary_metric
+    return {
+        "decision": result.decision,
+        "reasons": list(result.reasons),
+        "challenger_id": challenger.id,
+        "challenger": challenger.label,
+        "champion_id": champion.id,
+        "champion": champion.label,
+        "test": result.test,
+        "pvalue": result.pvalue,
+        "b": result.b,
+        "c": result.c,
+        "n": result.n,
+        "primary_metric": metric,
+        "improvement": result.improvement,
+        "expected_metric": getattr(result.challenger, metric),
+        "champion_metric": getattr(result.champion, metric),
+        "validation_window": [validation.start.isoformat(), validation.end.isoformat()],
+        "post_deployment_window": [post.start.isoformat(), post.end.isoformat()],
+        "as_of": as_of.isoformat(),
+    }
+
+
+def deploy_challenger(*, config, registry_engine, verdict: dict[str, Any], run_id=None, log=None):
+    """Promote the evaluated challenger; refuses a stale decision (the champion changed)."""
+    from modelguard.storage.registry import ModelRegistry
+
+    if verdict.get("decision") != "deploy":
+        raise RegistryError(
+            f"the evaluation decided {verdict.get('decision')!r}, not 'deploy': "
+            + "; ".join(verdict.get("reasons", []))
+        )
+    promoted = ModelRegistry(registry_engine).promote(
+        config.model.name,
+        verdict["challenger_id"],
+        expected_champion_id=verdict["champion_id"],
+        run_id=run_id,
+        reason="; ".join(verdict["reasons"]),
+        evaluation=verdict,
+        # Monitoring judges intervals after the gate's as_of with the new champion.
+        effective_at=datetime.fromisoformat(verdict["as_of"]) if verdict.get("as_of") else None,
+    )
+    if log:
+        log.info("Promoted %s (was %s)", promoted.label, verdict["champion"])
+    return {"champion_id": promoted.id, "champion": promoted.label}
+
+
+def reject_challenger(*, config, registry_engine, verdict: dict[str, Any], run_id=None, log=None):
+    from modelguard.storage.registry import ModelRegistry
+
+    rejected = ModelRegistry(registry_engine).reject(
+        config.model.name,
+        verdict["challenger_id"],
+        run_id=run_id,
+        reason="; ".join(verdict["reasons"]),
+        evaluation=verdict,
+    )
+    if log:
+        log.info("Rejected %s: %s", rejected.label, "; ".join(verdict["reasons"]))
+    return {"rejected_id": rejected.id, "rejected": rejected.label}
+
+
+def check_deployment(
+    *,
+    config,
+    source_engine,
+    registry_engine,
+    verdict: dict[str, Any],
+    as_of: datetime,
+    run_id: str | None = None,
+    log=None,
+) -> dict[str, Any]:
+    """The deployed champion on the freshest matured window vs what its evaluation promised."""
+    from modelguard.deployment.evaluation import post_deployment_check
+    from modelguard.storage.registry import ModelRegistry
+
+    registry = ModelRegistry(registry_engine)
+    champion = registry.get_champion(config.model.name)
+    if champion.id != verdict["challenger_id"]:
+        return {
+            "status": "skipped",
+            "reason": f"the champion is {champion.label}, not the deployed version id "
+            f"{verdict['challenger_id']}: nothing to verify",
+            "champion_id": champion.id,
+        }
+    start, end = (datetime.fromisoformat(t) for t in verdict["post_deployment_window"])
+    window = Window(start, end)
+    frame = read_labelled(source_engine, config, window, as_of)
+    check = post_deployment_check(
+        registry.load_model(champion),
+        frame,
+        config.source.label_column,
+        expected=verdict["expected_metric"],
+        config=config.deployment,
+    )
+    out = {
+        **check.to_dict(),
+        "champion_id": champion.id,
+        "window": [start.isoformat(), end.isoformat()],
+    }
+    registry.record_check(config.model.name, champion.id, out, run_id=run_id, reason=check.reason)
+    if log:
+        log.info("Post-deployment check of %s on %s: %s", champion.label, window, check.reason)
+    return out
+
+
+def rollback_champion(
+    *,
+    config,
+    registry_engine,
+    reason: str,
+    target_version_id: int | None = None,
+    expected_champion_id: int | None = None,
+    effective_at: datetime | None = None,
+    run_id: str | None = None,
+    log=None,
+) -> dict[str, Any]:
+    """Restore the previous (or a named) version; RollbackFailedError needs a person.
+
+    ``effective_at``: the data time from which monitoring judges with the restored version."""
+    from modelguard.storage.registry import ModelRegistry
+
+    result = ModelRegistry(registry_engine).rollback(
+        config.model.name,
+        target_version_id=target_version_id,
+        run_id=run_id,
+        reason=reason,
+        max_attempts=config.deployment.max_rollback_attempts,
+        expected_champion_id=expected_champion_id,
+        effective_at=effective_at,
+    )
+    if log:
+        log.warning(
+            "Rolled back %s; champion is now %s (%s)",
+            result.rolled_back.label,
+            result.restored.label,
+            reason,
+        )
+    return {
+        "restored_id": result.restored.id,
+        "restored": result.restored.label,
+        "rolled_back_id": result.rolled_back.id,
+        "rolled_back": result.rolled_back.label,
+        "failed_attempts": result.failed_attempts,
+    }

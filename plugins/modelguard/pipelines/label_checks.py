@@ -1,0 +1,210 @@
+"""Monitoring that needs outcomes: performance and concept drift on the matured window.
+
+A monitoring run for the window W = [start, end) can only judge sends whose outcomes are final by
+``end``: those of the matured window M = W shifted back by ``source.label_delay_hours``. Every
+function here reads M "as of" ``end``, so a rerun or a backfill of the same interval decides the
+same. Results are stored per (interval, model version) and replaced on rerun.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from modelguard.config import ModelguardConfig
+from modelguard.core.window import Window
+from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END
+from modelguard.storage.source import matured_window  # noqa: F401  (re-exported for the operators)
+
+PERFORMANCE = "performance"
+CONCEPT = "concept_drift"
+
+
+def champion_baseline(registry, champion) -> dict[str, Any]:
+    """What the champion was expected to achieve: its metrics in the evaluation that promoted
+    it, or (for a bootstrapped champion) its holdout metrics at registration."""
+    evaluated = [
+        e
+        for e in registry.events(champion.model_name)
+        if e.event == "evaluated" and e.version_id == champion.id
+    ]
+    if evaluated:
+        result = evaluated[-1].details.get("result", {})
+        if isinstance(result.get("challenger"), dict):
+            return {**result["challenger"], "source": "evaluation"}
+    return {**champion.metrics, "source": "registration"}
+
+
+def count_labels(source_engine, config: ModelguardConfig, window: Window, as_of: datetime):
+    from modelguard.storage.source import label_counts
+
+    src = config.source
+    return label_counts(
+        source_engine,
+        src.table,
+        src.time_column,
+        src.label_column,
+        src.label_time_column,
+        window,
+        as_of,
+    )
+
+
+def _enough_labels(config: ModelguardConfig, sends: int, labelled: int) -> str | None:
+    """Why the matured window cannot be judged, or None when it can."""
+    from modelguard.storage.source import enough_labels
+
+    mon = config.monitoring
+    share = labelled / sends if sends else 0.0
+    if not enough_labels(sends, labelled, mon.min_labelled_rows, mon.min_label_share):
+        return (
+            f"labels missing: {labelled} of {sends} sends have a known outcome "
+            f"({share:.0%}); needed {mon.min_labelled_rows} and {mon.min_label_share:.0%}"
+        )
+    return None
+
+
+def _start(
+    config: ModelguardConfig, source_engine, registry_engine, window: Window, as_of, judge_with
+):
+    """What every matured-window check starts from: the judged version (the champion at
+    ``as_of`` by default), the label counts, and why the window cannot be judged (None when it
+    can)."""
+    from modelguard.pipelines.drift_check import judged_version
+    from modelguard.storage.registry import ModelRegistry
+
+    registry = ModelRegistry(registry_engine)
+    champion = judged_version(registry, config.model.name, as_of, judge_with)
+    sends, labelled = count_labels(source_engine, config, window, as_of)
+    out: dict[str, Any] = {
+        "window": [window.start.isoformat(), window.end.isoformat()],
+        "model_version_id": champion.id,
+        "sends": sends,
+        "labelled": labelled,
+    }
+    return registry, champion, out, _enough_labels(config, sends, labelled)
+
+
+def run_performance_check(
+    *,
+    config: ModelguardConfig,
+    source_engine,
+    registry_engine,
+    window: Window,
+    as_of: datetime,
+    dag_id: str,
+    run_id: str | None,
+    judge_with: str = CHAMPION_AT_INTERVAL_END,
+    log=None,
+) -> dict[str, Any]:
+    """The champion's realised metrics on ``window`` (already matured) and its degradation."""
+    from modelguard.labels.performance import degradation, measure_performance
+    from modelguard.pipelines.deployment import read_labelled
+
+    registry, champion, out, missing = _start(
+        config, source_engine, registry_engine, window, as_of, judge_with
+    )
+    if missing:
+        out.update(status="missing", reason=missing, metrics=None, degradation=None)
+    else:
+        frame = read_labelled(source_engine, config, window, as_of)
+        report = measure_performance(
+            registry.load_model(champion),
+            frame,
+            config.source.label_column,
+            threshold=config.deployment.decision_threshold,
+        )
+        metrics = report.to_dict()
+        baseline = champion_baseline(registry, champion)
+        deg = degradation(
+            metrics,
+            baseline,
+            metric=config.deployment.primary_metric,
+            threshold=config.retraining.performance_threshold,
+        )
+        out.update(
+            status="degraded" if deg.degraded else "measured",
+            reason=deg.reason,
+            metrics=metrics,
+            degradation=deg.to_dict(),
+        )
+    _save(config, registry_engine, dag_id, window, PERFORMANCE, champion.id, out, run_id)
+    if log:
+        log.info("Performance of %s on %s: %s", champion.label, window, out["reason"])
+    return out
+
+
+def run_concept_check(
+    *,
+    config: ModelguardConfig,
+    source_engine,
+    registry_engine,
+    window: Window,
+    as_of: datetime,
+    dag_id: str,
+    run_id: str | None,
+    judge_with: str = CHAMPION_AT_INTERVAL_END,
+    log=None,
+) -> dict[str, Any]:
+    """The feature->engagement relation on ``window`` (already matured) vs the reference."""
+    from modelguard.drift.detection import ReferenceProfile
+    from modelguard.labels.concept import detect_concept_drift
+    from modelguard.pipelines.deployment import read_labelled
+
+    registry, champion, out, missing = _start(
+        config, source_engine, registry_engine, window, as_of, judge_with
+    )
+    if missing:
+        out.update(status="missing", reason=missing, concept_drift=False, drifted_features=[])
+    else:
+        profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)
+        frame = read_labelled(source_engine, config, window, as_of)
+        # The champion's predictions carry the training-time relation over to today's inputs,
+        # so a pure input shift is not mistaken for a changed relation.
+        model = registry.load_model(champion)
+        predictions = model.predict_proba(frame[list(config.features)])[:, 1]
+        report = detect_concept_drift(
+            profile,
+            frame,
+            config.source.label_column,
+            predictions=predictions,
+            config=config.drift_detection,
+            min_rows=config.monitoring.min_labelled_rows,
+        )
+        details = report.to_dict()
+        out.update(
+            status="drifted" if report.concept_drift else "stable",
+            concept_drift=bool(report.concept_drift),
+            drifted_features=list(report.drifted_features),
+            score=details.get("score"),
+            report=details,
+        )
+        out["reason"] = (
+            f"concept drift in {', '.join(report.drifted_features)}"
+            if report.concept_drift
+            else "feature->engagement relation stable"
+        )
+    _save(config, registry_engine, dag_id, window, CONCEPT, champion.id, out, run_id)
+    if log:
+        log.info("Concept check of %s on %s: %s", champion.label, window, out["reason"])
+    return out
+
+
+def _save(config, registry_engine, dag_id, window, name, version_id, out, run_id) -> None:
+    from modelguard.storage.results import MonitoringCheck, ResultStore
+
+    store = ResultStore(registry_engine)
+    store.ensure_schema()
+    store.save_check(
+        MonitoringCheck(
+            dag_id=dag_id,
+            interval_start=window.start,
+            interval_end=window.end,
+            check_name=name,
+            model_version_id=version_id,
+            model_name=config.model.name,
+            status=out["status"],
+            result=out,
+            run_id=run_id,
+        )
+    )

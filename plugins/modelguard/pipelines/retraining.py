@@ -1,0 +1,200 @@
+"""One retraining run in three steps that hand each other files, not data.
+
+build the training set (strategy over the source) -> train and validate (nothing is registered
+when validation fails) -> register the challenger with its artifact and reference profile. Each
+step writes under ``storage.artifact_root`` and returns a small dict for XCom; files are
+checked by sha256 before they are loaded again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from modelguard.config import ModelguardConfig
+from modelguard.exceptions import ArtifactIntegrityError, ModelguardError
+
+DEFAULT_ESTIMATOR = "email_engagement.model:train_model"
+
+
+class EstimatorError(ModelguardError):
+    """The estimator factory cannot be imported or failed to fit."""
+
+
+def _safe(run_id: str | None) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "manual")[:150]
+
+
+def _dump(obj: Any, path: Path) -> dict[str, str]:
+    import joblib
+
+    from modelguard.storage.registry import sha256_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial")
+    joblib.dump(obj, tmp)
+    tmp.replace(path)
+    return {"uri": str(path), "sha256": sha256_file(path)}
+
+
+def _load(ref: dict[str, str]) -> Any:
+    import joblib
+
+    from modelguard.storage.registry import sha256_file
+
+    path = Path(ref["uri"])
+    if not path.is_file():
+        raise ArtifactIntegrityError(f"{path} is missing; rerun the step that writes it")
+    if sha256_file(path) != ref["sha256"]:
+        raise ArtifactIntegrityError(f"{path} changed since it was written (sha256 mismatch)")
+    return joblib.load(path)
+
+
+def resolve_estimator(path: str):
+    """``module:function`` -> the function that fits a model: ``fn(frame, features, target, *,
+    sample_weight=None)``."""
+    module, _, name = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise EstimatorError(
+            f"estimator {path!r} cannot be imported ({exc}); give 'module:function' importable "
+            "from the workers (include/ must be on sys.path)"
+        ) from exc
+
+
+def build_training_set_step(
+    *,
+    config: ModelguardConfig,
+    source_engine,
+    as_of: datetime,
+    strategy: str,
+    window_months: int | None,
+    run_id: str | None,
+    log=None,
+) -> dict[str, Any]:
+    from modelguard.retraining.training_sets import build_training_set
+
+    training = build_training_set(
+        strategy, engine=source_engine, config=config, as_of=as_of, window_months=window_months
+    )
+    ref = _dump(
+        training, config.storage.artifact_root / "_runs" / _safe(run_id) / "training.joblib"
+    )
+    if log:
+        log.info("Training set: %s", training.describe())
+    return {"training_set": ref, "training": training.describe()}
+
+
+def train_and_validate_step(
+    *,
+    config: ModelguardConfig,
+    registry_engine,
+    built: dict[str, Any],
+    estimator: str,
+    run_id: str | None,
+    log=None,
+) -> dict[str, Any]:
+    from modelguard.retraining.training_sets import split_holdout
+    from modelguard.retraining.validation import validate_challenger
+    from modelguard.storage.registry import ModelRegistry
+
+    training = _load(built["training_set"])
+    champion = ModelRegistry(registry_engine).get_champion(config.model.name)
+    train, holdout = split_holdout(training)
+    fit = resolve_estimator(estimator)
+    try:
+        model = fit(
+            train.frame, config.features, config.source.label_column, sample_weight=train.weights
+        )
+    except Exception as exc:  # an estimator's own failure, named for the user
+        raise EstimatorError(f"estimator {estimator!r} failed to fit: {exc}") from exc
+    report = validate_challenger(
+        model, train, holdout, champion_schema=champion.feature_schema, config=config
+    )
+    if log:
+        log.info("Validation: %s", report.to_dict())
+    report.raise_if_failed()
+    ref = _dump(model, config.storage.artifact_root / "_runs" / _safe(run_id) / "model.joblib")
+    return {"model": ref, "validation": report.to_dict(), "training": built["training"]}
+
+
+def register_step(
+    *,
+    config: ModelguardConfig,
+    registry_engine,
+    built: dict[str, Any],
+    trained: dict[str, Any],
+    reason: str | None,
+    run_id: str | None,
+    log=None,
+) -> dict[str, Any]:
+    """Register the validated model as a challenger, with the profile of its training data."""
+    from modelguard.storage.registry import ModelRegistry
+
+    training = _load(built["training_set"])
+    described = trained["training"]
+    metrics = {
+        **trained["validation"].get("metrics", {}),
+        "training": described,
+        "validation_checks": trained["validation"].get("checks"),
+        "reason": reason,
+    }
+    version = register_model(
+        config,
+        ModelRegistry(registry_engine),
+        _load(trained["model"]),
+        training.frame,
+        metrics=metrics,
+        training_start=training.window.start,
+        training_end=training.window.end,
+        strategy=training.strategy,
+        run_id=run_id,
+    )
+    if log:
+        log.info("Registered %s as challenger (%s)", version.label, described)
+    return {"challenger_id": version.id, "challenger": version.label, "training": described}
+
+
+def register_model(
+    config: ModelguardConfig,
+    registry,
+    model: Any,
+    training_frame,
+    *,
+    metrics: dict[str, Any],
+    training_start: datetime | None,
+    training_end: datetime | None,
+    strategy: str,
+    run_id: str | None,
+):
+    """Save the artifact and register a challenger with the reference profile of the frame it
+    was trained on: monitoring later compares production with what the model actually saw."""
+    from modelguard.drift.detection import build_reference_profile
+
+    dd = config.drift_detection
+    profile = build_reference_profile(
+        training_frame,
+        config.features,
+        target=config.source.label_column,
+        bins=dd.psi_bins,
+        sample_size=dd.reference_sample_size,
+    )
+    registry.ensure_schema()
+    uri, sha = registry.save_artifact(model, config.storage.artifact_root, config.model.name)
+    return registry.register(
+        config.model.name,
+        artifact_uri=uri,
+        artifact_sha256=sha,
+        feature_schema=config.features,
+        reference_profile=profile.to_json(),
+        profile_arrays=profile.arrays_bytes(),
+        metrics=metrics,
+        training_start=training_start,
+        training_end=training_end,
+        strategy=strategy,
+        run_id=run_id,
+    )

@@ -1,0 +1,339 @@
+"""Whether to retrain now: :func:`should_retrain` weighs drift, concept drift and measured
+performance against the thresholds, and keeps every reason, including why not. Pure."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from modelguard.config import ModelguardConfig
+from modelguard.core.window import to_naive_utc
+
+TRIGGERS = ("drift", "concept", "performance")
+
+_TOLERANCE = 1e-12
+
+# =============================================================================== the decision
+
+
+@dataclass(frozen=True)
+class RetrainDecision:
+    """Whether to retrain now.
+
+    ``retrain`` is true when at least one trigger fired and nothing blocks. ``triggers`` is the
+    subset of :data:`TRIGGERS` that fired (whether or not blocked), ``blocked_by`` the subset of
+    ("cooldown", "new_labels") that holds, ``reasons`` one sentence per trigger and blocker
+    evaluated, including those that did not fire. ``details`` holds the numbers behind them.
+    """
+
+    retrain: bool
+    triggers: tuple[str, ...]
+    reasons: tuple[str, ...]
+    blocked_by: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "retrain": self.retrain,
+            "triggers": list(self.triggers),
+            "reasons": list(self.reasons),
+            "blocked_by": list(self.blocked_by),
+            "details": dict(self.details),
+        }
+
+
+def importance_from_profile(profile: Any) -> dict[str, float]:
+    """Feature -> mutual information with the target, from a reference profile.
+
+    Accepts a :class:`modelguard.drift.detection.ReferenceProfile` or its stored JSON form
+    (``ReferenceProfile.to_json()``, as the registry keeps it). A feature without a recorded
+    mutual information (profile built without a target) gets 0.
+    """
+    features = getattr(profile, "features", None)
+    if features is None and isinstance(profile, Mapping):
+        features = profile.get("features")
+    if not isinstance(features, Mapping):
+        raise ValueError(
+            "expected a ReferenceProfile or its to_json() dict with a 'features' mapping; "
+            f"got {type(profile).__name__}"
+        )
+    out: dict[str, float] = {}
+    for name, entry in features.items():
+        concept = entry.get("concept") if isinstance(entry, Mapping) else entry.concept
+        mi = (concept or {}).get("mutual_information")
+        out[name] = float(mi) if _is_number(mi) and math.isfinite(mi) else 0.0
+    return out
+
+
+def should_retrain(
+    drift_report: dict | None,
+    performance: dict | None,
+    config: ModelguardConfig,
+    *,
+    concept: dict | None = None,
+    reference_importance: dict[str, float] | None = None,
+    last_retraining_at: datetime | None = None,
+    as_of: datetime,
+    new_labelled_rows: int | None = None,
+) -> RetrainDecision:
+    """Decide whether to retrain the champion now (pure: no I/O).
+
+    Triggers (``config.retraining``):
+
+    * ``drift``: the features of ``drift_report`` (``DriftReport.to_dict()``) with
+      PSI > ``drift_threshold`` carry at least ``min_drifted_importance`` of the reference
+      importance. Importance is ``reference_importance`` (feature -> mutual information with the
+      target in the champion's training data, see :func:`importance_from_profile`) normalised to
+      sum 1; equal weights over the report's features when it is None or sums to 0. A feature
+      the importance does not list weighs 0. Major drift on features the model barely uses is
+      not worth a retraining; moderate drift on the feature that drives it is.
+    * ``concept``: ``concept["concept_drift"]`` is true.
+    * ``performance``: a ``"measured"`` (or ``"degraded"``, as the performance check labels a
+      drop beyond its threshold) performance whose relative drop against the champion's
+      evaluated baseline exceeds ``performance_threshold``. The drop is
+      ``degradation["relative_drop"]``, else ``(baseline - observed) / baseline``; only when
+      neither is available does ``degradation["degraded"]`` decide. A ``"missing"`` performance
+      never triggers.
+
+    Blockers: ``cooldown`` when ``last_retraining_at`` lies less than ``cooldown_hours`` before
+    ``as_of``; ``new_labels`` when ``new_labelled_rows`` is given and below
+    ``min_new_labelled_rows`` (see :func:`count_new_labelled_rows`).
+    """
+    rc = config.retraining
+    as_of = to_naive_utc(as_of)
+    triggers: list[str] = []
+    reasons: list[str] = []
+    blocked: list[str] = []
+    details: dict[str, Any] = {"as_of": as_of.isoformat()}
+
+    fired, reason, info = _drift_trigger(drift_report, reference_importance, config)
+    details["drift"] = info
+    reasons.append(reason)
+    if fired:
+        triggers.append("drift")
+
+    fired, reason, info = _concept_trigger(concept)
+    details["concept"] = info
+    reasons.append(reason)
+    if fired:
+        triggers.append("concept")
+
+    fired, reason, info = _performance_trigger(performance, rc.performance_threshold)
+    details["performance"] = info
+    reasons.append(reason)
+    if fired:
+        triggers.append("performance")
+
+    if last_retraining_at is not None and rc.cooldown_hours > 0:
+        last = to_naive_utc(last_retraining_at)
+        until = last + timedelta(hours=rc.cooldown_hours)
+        details["cooldown_until"] = until.isoformat()
+        if as_of < until:
+            blocked.append("cooldown")
+            reasons.append(
+                f"cool-down: last retraining at {last.isoformat()}, less than "
+                f"{rc.cooldown_hours:g} h before {as_of.isoformat()}; no retraining until "
+                f"{until.isoformat()}"
+            )
+        else:
+            reasons.append(
+                f"cool-down over: last retraining at {last.isoformat()}, cool-down of "
+                f"{rc.cooldown_hours:g} h ended {until.isoformat()}"
+            )
+    if new_labelled_rows is not None:
+        if isinstance(new_labelled_rows, bool) or not isinstance(
+            new_labelled_rows, numbers.Integral
+        ):
+            raise ValueError(f"new_labelled_rows must be an integer; got {new_labelled_rows!r}")
+        details["new_labelled_rows"] = int(new_labelled_rows)
+        if new_labelled_rows < rc.min_new_labelled_rows:
+            blocked.append("new_labels")
+            reasons.append(
+                f"too few new labelled rows: {int(new_labelled_rows)} matured since the "
+                f"champion's training data, below min_new_labelled_rows "
+                f"{rc.min_new_labelled_rows}"
+            )
+        else:
+            reasons.append(
+                f"new labelled rows: {int(new_labelled_rows)} >= min_new_labelled_rows "
+                f"{rc.min_new_labelled_rows}"
+            )
+
+    retrain = bool(triggers) and not blocked
+    if not triggers:
+        reasons.append("no retraining: no trigger fired (drift, concept, performance)")
+    elif blocked:
+        reasons.append(
+            f"no retraining: triggered by {', '.join(triggers)} but blocked by {', '.join(blocked)}"
+        )
+    else:
+        reasons.append(f"retrain: triggered by {', '.join(triggers)}")
+    return RetrainDecision(
+        retrain=retrain,
+        triggers=tuple(triggers),
+        reasons=tuple(reasons),
+        blocked_by=tuple(blocked),
+        details=details,
+    )
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _normalised_importance(
+    features: list[str], importance: Mapping[str, float] | None
+) -> tuple[dict[str, float], str]:
+    if importance:
+        bad = {
+            k: v
+            for k, v in importance.items()
+            if not (_is_number(v) and math.isfinite(v) and v >= 0)
+        }
+        if bad:
+            raise ValueError(
+                f"reference_importance must map features to finite numbers >= 0; got {bad}"
+            )
+        total = float(sum(importance.values()))
+        if total > 0:
+            return {k: float(v) / total for k, v in importance.items()}, "mutual information"
+    if not features:
+        return {}, "equal weights"
+    how = "equal weights (reference importance sums to 0)" if importance else "equal weights"
+    return {f: 1.0 / len(features) for f in features}, how
+
+
+def _drift_trigger(
+    report: dict | None, importance: Mapping[str, float] | None, config: ModelguardConfig
+) -> tuple[bool, str, dict[str, Any]]:
+    rc = config.retraining
+    if report is None:
+        return False, "drift: no drift report", {"evaluated": False}
+    features = report.get("features") if isinstance(report, Mapping) else None
+    if not isinstance(features, Mapping):
+        raise ValueError("drift_report must be DriftReport.to_dict(): a dict with 'features'")
+    weights, how = _normalised_importance(list(features), importance)
+    drifted: dict[str, dict[str, float]] = {}
+    for name, entry in features.items():
+        psi = entry.get("psi") if isinstance(entry, Mapping) else None
+        if _is_number(psi) and math.isfinite(psi) and psi > rc.drift_threshold:
+            drifted[name] = {"psi": float(psi), "importance": weights.get(name, 0.0)}
+    share = float(sum(d["importance"] for d in drifted.values()))
+    fired = bool(drifted) and share >= rc.min_drifted_importance - _TOLERANCE
+    info = {
+        "evaluated": True,
+        "drifted_importance": share,
+        "min_drifted_importance": rc.min_drifted_importance,
+        "drift_threshold": rc.drift_threshold,
+        "weighting": how,
+        "features": drifted,
+    }
+    listed = ", ".join(
+        f"{n} (PSI {d['psi']:.3g}, importance {d['importance']:.1%})"
+        for n, d in sorted(drifted.items(), key=lambda kv: -kv[1]["importance"])
+    )
+    if fired:
+        return (
+            True,
+            f"drift: major drift on enough important features: {listed} carry {share:.1%} of "
+            f"the reference importance ({how}), >= min_drifted_importance "
+            f"{rc.min_drifted_importance:.1%}",
+            info,
+        )
+    if not drifted:
+        return (
+            False,
+            f"drift: no feature has PSI > drift_threshold {rc.drift_threshold:g}",
+            info,
+        )
+    return (
+        False,
+        f"drift: {listed} have PSI > {rc.drift_threshold:g} but carry only {share:.1%} of the "
+        f"reference importance ({how}), below min_drifted_importance "
+        f"{rc.min_drifted_importance:.1%}",
+        info,
+    )
+
+
+def _concept_trigger(concept: dict | None) -> tuple[bool, str, dict[str, Any]]:
+    if concept is None:
+        return False, "concept: no concept-drift check", {"evaluated": False}
+    if not isinstance(concept, Mapping) or "concept_drift" not in concept:
+        raise ValueError("concept must be a dict with 'concept_drift' (and 'drifted_features')")
+    drifted = [str(f) for f in concept.get("drifted_features") or []]
+    score = concept.get("score")
+    info = {
+        "evaluated": True,
+        "concept_drift": bool(concept["concept_drift"]),
+        "drifted_features": drifted,
+        "score": float(score) if _is_number(score) else None,
+    }
+    score_text = f" (score {float(score):.3g})" if _is_number(score) else ""
+    if concept["concept_drift"]:
+        which = ", ".join(drifted) if drifted else "(features not listed)"
+        return True, f"concept: concept drift{score_text} on {which}", info
+    return False, f"concept: no concept drift{score_text}", info
+
+
+def _performance_trigger(
+    performance: dict | None, threshold: float
+) -> tuple[bool, str, dict[str, Any]]:
+    if performance is None:
+        return False, "performance: not measured (no performance result)", {"evaluated": False}
+    if not isinstance(performance, Mapping):
+        raise ValueError(f"performance must be a dict; got {type(performance).__name__}")
+    status = performance.get("status")
+    degradation = performance.get("degradation") or {}
+    if status == "missing":
+        why = degradation.get("reason") or performance.get("reason") or "no matured labels"
+        return (
+            False,
+            f"performance: missing ({why}); a missing measurement never triggers",
+            {"evaluated": False, "status": "missing"},
+        )
+    if status not in ("measured", "degraded"):
+        raise ValueError(
+            f"performance['status'] must be 'measured', 'degraded' or 'missing'; got {status!r}"
+        )
+    metric = degradation.get("metric", "metric")
+    observed, baseline = degradation.get("observed"), degradation.get("baseline")
+    drop = degradation.get("relative_drop")
+    if not _is_number(drop) and _is_number(observed) and _is_number(baseline) and baseline > 0:
+        drop = (baseline - observed) / baseline
+    info = {
+        "evaluated": True,
+        "status": status,
+        "metric": metric,
+        "observed": observed,
+        "baseline": baseline,
+        "relative_drop": float(drop) if _is_number(drop) else None,
+        "performance_threshold": threshold,
+    }
+    if _is_number(drop) and math.isfinite(drop):
+        fired = drop - threshold > _TOLERANCE
+        numbers_text = (
+            f"{metric} {_fmt(observed)} vs baseline {_fmt(baseline)}: relative drop {drop:.1%}"
+        )
+        if fired:
+            return (
+                True,
+                f"performance: degraded, {numbers_text} > performance_threshold {threshold:.1%}",
+                info,
+            )
+        return (
+            False,
+            f"performance: healthy, {numbers_text} <= performance_threshold {threshold:.1%}",
+            info,
+        )
+    fired = bool(degradation.get("degraded"))
+    why = degradation.get("reason") or "no relative drop reported"
+    state = "degraded" if fired else "not degraded"
+    return fired, f"performance: {state} ({why})", info
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.4g}" if _is_number(x) else str(x)
