@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 
 from modelguard.exceptions import ArtifactIntegrityError, NoChampionError, RegistryError
-from modelguard.storage.db import create_schema
 from modelguard.storage.registry import (
     ModelRegistry,
     ModelVersion,
@@ -24,6 +23,7 @@ from modelguard.storage.registry import (
     model_versions_table,
     sha256_file,
 )
+from modelguard.storage.results import ResultStore
 
 SCHEMA = {"age": "numeric", "channel": "categorical"}
 PROFILE = {
@@ -83,7 +83,9 @@ def test_constructor_does_no_io(tmp_path):
 
 def test_ensure_schema_is_idempotent(engine, registry):
     registry.ensure_schema()
-    create_schema(engine)
+    ResultStore(engine).ensure_schema()
+    registry.ensure_schema()
+    ResultStore(engine).ensure_schema()
     names = set(sa.inspect(engine).get_table_names())
     assert {"mg_model_versions", "mg_champions", "mg_model_events"} <= names
     assert {"mg_drift_runs", "mg_drift_features", "mg_monitoring_decisions"} <= names

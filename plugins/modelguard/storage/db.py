@@ -30,7 +30,6 @@ __all__ = [
     "JSONText",
     "UTCDateTime",
     "add_missing_columns",
-    "create_schema",
     "dumps_json",
     "ensure_lock",
     "lock",
@@ -53,17 +52,6 @@ metadata = sa.MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
-
-def create_schema(engine: Engine) -> None:
-    """Create every ``mg_`` table (registry and result store) that does not exist yet.
-
-    Idempotent: existing tables are left untouched (no migration is attempted).
-    """
-    # Imported here so that every table is registered on ``metadata`` whatever was imported first.
-    from modelguard.storage import registry, store  # noqa: F401
-
-    metadata.create_all(engine, checkfirst=True)
 
 
 def add_missing_columns(engine: Engine, table: sa.Table) -> list[str]:
