@@ -62,10 +62,20 @@ _HEALTH_KEYS = {
 # workers are finishing still report to its execution API.
 _STOP_WAVES = (("scheduler", "triggerer", "dag-processor"), ("api-server",))
 
-# The DAGs a monitoring run depends on (it queues retraining runs) and those people trigger by
-# hand: unpaused by the setup, or their runs would wait silently. The monitoring DAGs stay
-# paused until you unpause them: unpausing creates a run for the latest interval at once.
-DEPENDENT_DAGS = ("modelguard_retraining", "modelguard_deployment", "modelguard_rollback")
+
+def dependent_dags(config_location: str | os.PathLike) -> tuple[str, ...]:
+    """The DAGs a monitoring run depends on (it queues retraining runs) and those people trigger
+    by hand, of every model at ``config_location``: unpaused by the setup, or their runs would
+    wait silently. The monitoring DAGs stay paused until you unpause them: unpausing creates a
+    run for the latest interval at once."""
+    from modelguard.config import load_config, model_config_files
+    from modelguard.factory.ids import ModelDagIds
+
+    ids = [ModelDagIds(load_config(p).model.name) for p in model_config_files(config_location)]
+    return tuple(dag_id for i in ids for dag_id in (i.retraining, i.deployment, i.rollback))
+
+
+DEFAULT_CONFIG = ROOT / "config"  # the example models of this repository
 
 # Settings every process must get with the same (deployment-specific) value.
 SHARED_SETTINGS = (
@@ -350,6 +360,7 @@ class AirflowStack:
         self.verbose = verbose
         self.username = username
         self.password = password or secrets.token_urlsafe(12)
+        self.config_path = Path(config_path or DEFAULT_CONFIG).resolve()
         token = secrets.token_hex(4)
         self.home = (
             Path(home).expanduser().resolve() if home else ROOT / ".airflow" / f"stack-{token}"
@@ -364,7 +375,7 @@ class AirflowStack:
         self.env = self._build_env(
             source_url,
             registry_url,
-            config_path,
+            self.config_path,
             ports=(worker_log_port, trigger_log_port, health_port),
             extra_env=extra_env or {},
         )
@@ -379,7 +390,7 @@ class AirflowStack:
         self,
         source_url: str,
         registry_url: str,
-        config_path: str | os.PathLike | None,
+        config_path: Path,
         ports: tuple[int, int, int],
         extra_env: Mapping[str, str],
     ) -> dict[str, str]:
@@ -415,8 +426,7 @@ class AirflowStack:
                 "AIRFLOW_CONN_MODELGUARD_REGISTRY": connection_json(registry_url),
             }
         )
-        if config_path:
-            env["MODELGUARD_CONFIG"] = str(Path(config_path).resolve())
+        env["MODELGUARD_CONFIG"] = str(config_path)
         env.update(extra_env)
         return env
 
@@ -715,8 +725,11 @@ class AirflowStack:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
 
-    def unpause(self, dag_ids: Iterable[str] = DEPENDENT_DAGS, timeout: float = 180.0) -> None:
-        """Unpause ``dag_ids`` through the REST API once the dag-processor has parsed them."""
+    def unpause(self, dag_ids: Iterable[str] | None = None, timeout: float = 180.0) -> None:
+        """Unpause ``dag_ids`` (default: every model's :func:`dependent_dags`) through the REST
+        API once the dag-processor has parsed them."""
+        if dag_ids is None:
+            dag_ids = dependent_dags(self.config_path)
         token = self._api(
             "POST", "/auth/token", {"username": self.username, "password": self.password}
         )["access_token"]
@@ -802,9 +815,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--registry-url", required=True, help="SQLAlchemy URL of modelguard_registry")
     up.add_argument(
         "--config",
-        default=os.environ.get("MODELGUARD_CONFIG"),
-        help="modelguard config path passed as MODELGUARD_CONFIG (default: $MODELGUARD_CONFIG, "
-        "else the repo's config/main_config.yaml)",
+        default=os.environ.get("MODELGUARD_CONFIG") or str(DEFAULT_CONFIG),
+        help="model config file or folder passed as MODELGUARD_CONFIG (default: "
+        "$MODELGUARD_CONFIG, else the repo's config/ folder: every example model)",
     )
     up.add_argument("--home", help="AIRFLOW_HOME, new or empty (default .airflow/stack-<hex>)")
     up.add_argument("--username", default="admin", help="admin user (default admin)")
@@ -819,10 +832,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--unpause",
         nargs="*",
-        default=list(DEPENDENT_DAGS),
+        default=None,
         metavar="DAG_ID",
-        help="DAGs to unpause once parsed (default: the ones monitoring and people trigger: "
-        f"{' '.join(DEPENDENT_DAGS)}); give none to leave all paused",
+        help="DAGs to unpause once parsed (default: every model's retraining, deployment and "
+        "rollback DAGs, which monitoring and people trigger); give none to leave all paused",
     )
     up.add_argument(
         "--extra-env",
@@ -858,7 +871,9 @@ def run_up(args: argparse.Namespace) -> int:
     reported: set[str] = set()
     try:
         stack.start()
-        if args.unpause:
+        if args.unpause is None:
+            stack.unpause()
+        elif args.unpause:
             stack.unpause(args.unpause)
         print(f"Airflow:  {stack.base_url}  (REST API {stack.base_url}/api/v2)")
         print(f"user:     {stack.username}\npassword: {stack.password}")

@@ -25,7 +25,7 @@ SEED_END = datetime(2026, 10, 20)
 TRAIN_END = datetime(2026, 8, 1)
 HEALTHY_RUN = datetime(2026, 8, 20)  # monitors the 24 h before it
 DRIFTED_RUN = datetime(2026, 10, 15)
-MONITORING = "modelguard_monitoring"
+MONITORING = "email_engagement_monitoring"
 
 
 def _url_from_conn_env(name: str) -> str:
@@ -125,10 +125,10 @@ def main() -> int:
         if not retrain(args.var, registry, name, manual):
             return 1
 
-    print("== 5. A person rolls back by hand: modelguard_rollback (reason from the form)")
+    print("== 5. A person rolls back by hand: email_engagement_rollback (reason from the form)")
     before = registry.get_champion(name)
     conf = json.dumps({"reason": "demo: revert to the previous champion"})
-    if not dags_test(args.var, "modelguard_rollback", None, conf=conf):
+    if not dags_test(args.var, "email_engagement_rollback", None, conf=conf):
         return 1
     after = registry.get_champion(name)
     print(f"      champion {before.label} -> {after.label}")
@@ -140,8 +140,8 @@ def main() -> int:
 
 
 def retrain(var: Path, registry, name: str, conf: dict) -> bool:
-    """Run modelguard_retraining with ``conf`` and print what it trained and decided."""
-    if not dags_test(var, "modelguard_retraining", None, conf=json.dumps(conf)):
+    """Run email_engagement_retraining with ``conf`` and print what it trained and decided."""
+    if not dags_test(var, "email_engagement_retraining", None, conf=json.dumps(conf)):
         return False
     newest = registry.list_versions(name)[-1]
     training = newest.metrics.get("training", {})
@@ -179,14 +179,16 @@ def _label_window(config, run_at: datetime) -> tuple[datetime, datetime]:
 
 
 def _queued_conf(run_at: datetime, config) -> dict:
-    """The conf monitoring queued for modelguard_retraining (read back from Airflow's DB)."""
+    """The conf monitoring queued for email_engagement_retraining (read back from Airflow's DB)."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 
     with create_session() as session:
         run = (
             session.query(DagRun)
-            .filter(DagRun.dag_id == "modelguard_retraining", DagRun.run_id.like("retrain__%"))
+            .filter(
+                DagRun.dag_id == "email_engagement_retraining", DagRun.run_id.like("retrain__%")
+            )
             .order_by(DagRun.id.desc())
             .first()
         )

@@ -18,6 +18,8 @@ os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow" / "test"))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# The example model; tests of several models point it at a folder of their own.
+os.environ.setdefault("MODELGUARD_CONFIG", str(ROOT / "config" / "main_config.yaml"))
 _paths = [str(ROOT / "plugins"), str(ROOT / "include")]
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [*_paths, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p not in _paths)]

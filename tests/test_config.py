@@ -9,13 +9,14 @@ import pytest
 import yaml
 
 from modelguard.config import (
-    DEFAULT_CONFIG_PATH,
     config_from_dict,
     interval_to_cron,
     load_config,
+    model_config_files,
     with_overrides,
 )
 from modelguard.exceptions import ConfigError
+from tests.world import EXAMPLE_CONFIG
 
 GUIDE_DEFAULTS = {
     "deployment": {
@@ -42,11 +43,11 @@ GUIDE_DEFAULTS = {
 
 @pytest.fixture
 def raw() -> dict:
-    return yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    return yaml.safe_load(EXAMPLE_CONFIG.read_text())
 
 
 def test_shipped_config_has_the_guide_defaults():
-    cfg = load_config(DEFAULT_CONFIG_PATH)
+    cfg = load_config(EXAMPLE_CONFIG)
     for section, values in GUIDE_DEFAULTS.items():
         for key, expected in values.items():
             assert getattr(getattr(cfg, section), key) == expected, f"{section}.{key}"
@@ -133,7 +134,7 @@ def test_missing_file_and_bad_yaml(tmp_path):
 
 
 def test_overrides_are_validated_like_the_file():
-    cfg = load_config(DEFAULT_CONFIG_PATH)
+    cfg = load_config(EXAMPLE_CONFIG)
     assert (
         with_overrides(cfg, "drift_detection", psi_critical=0.4).drift_detection.psi_critical == 0.4
     )
@@ -160,3 +161,41 @@ def test_sensor_mode_decides_or_leaves_it_to_airflow(raw, mode, deferrable):
     raw["monitoring"]["sensor_mode"] = mode
     cfg = config_from_dict(raw, base_dir=Path("."))
     assert cfg.monitoring.deferrable_sensors is deferrable
+
+
+def test_without_a_path_or_the_environment_loading_names_both(monkeypatch):
+    monkeypatch.delenv("MODELGUARD_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="pass the model config's path or set MODELGUARD_CONFIG"):
+        load_config()
+
+
+def test_a_folder_lists_its_model_configs_in_name_order(tmp_path, raw):
+    for name in ("b_model", "a_model"):
+        raw["model"]["name"] = name
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+    (tmp_path / ".hidden.yaml").write_text("x: 1")
+    (tmp_path / "notes.txt").write_text("not a config")
+    files = model_config_files(tmp_path)
+    assert [p.name for p in files] == ["a_model.yaml", "b_model.yaml"]
+    assert model_config_files(files[1]) == [files[1]]
+    with pytest.raises(
+        ConfigError,
+        match=r"is a folder of model configs; load one of its files \(a_model.yaml, b_model.yaml\)",
+    ):
+        load_config(tmp_path)
+
+
+def test_an_empty_or_missing_config_location_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="holds no \\*.yaml model config"):
+        model_config_files(tmp_path)
+    with pytest.raises(ConfigError, match="does not exist; point MODELGUARD_CONFIG"):
+        model_config_files(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("bad", ["email_engagement.model", "model:", ":train", "a b:c", "x:y:z"])
+def test_the_estimator_must_be_a_factory_path(tmp_path, raw, bad):
+    raw["model"]["estimator"] = bad
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match="model.estimator: .* is not a factory path"):
+        load_config(path)

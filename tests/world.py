@@ -12,7 +12,11 @@ from pathlib import Path
 import yaml
 
 from email_engagement.schema import LABEL_DELAY_HOURS
-from modelguard.config import DEFAULT_CONFIG_PATH, ModelguardConfig, load_config
+from modelguard.config import ModelguardConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_CONFIG = ROOT / "config" / "main_config.yaml"
+"""The example model's config (email_engagement): tests copy it and change what they test."""
 
 SEED_START = datetime(2026, 6, 1)
 TRAIN_END = datetime(2026, 7, 1)
@@ -47,7 +51,7 @@ class World:
 
 
 def write_config(root: Path, **section_overrides: dict) -> Path:
-    raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     raw["storage"]["artifact_root"] = str(root / "artifacts")
     raw["storage"]["report_root"] = str(root / "reports")
     for section, values in section_overrides.items():

@@ -1,4 +1,9 @@
-"""Typed, frozen configuration loaded from ``config/main_config.yaml``.
+"""Typed, frozen configuration of one model, loaded from its YAML file.
+
+One file describes one model (source, features, estimator, thresholds, schedules); a folder of
+such files is a set of models (:func:`model_config_files`). Where the files are is the
+deployment's choice: ``MODELGUARD_CONFIG`` here, or Airflow's ``[modelguard] config_path`` in the
+Airflow layer (``modelguard.factory``), never a path relative to this package.
 
 The loader is strict on purpose: a typo in a threshold silently falling back to a default is how
 a monitoring system ends up watching nothing. Every error names the key, the value and what is
@@ -19,12 +24,14 @@ from typing import Any
 from modelguard.exceptions import ConfigError
 
 CONFIG_ENV_VAR = "MODELGUARD_CONFIG"
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "main_config.yaml"
+CONFIG_SUFFIXES = (".yaml", ".yml")
 
 FEATURE_TYPES = ("numeric", "categorical")
 NUMERIC_TESTS = ("psi", "ks")
 CATEGORICAL_TESTS = ("psi", "chi2")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+_FACTORY_PATH = re.compile(rf"^{_DOTTED}:{_DOTTED}$")
 
 
 def _range(lo: float | None = None, hi: float | None = None, *, open_lo=False, open_hi=False):
@@ -39,6 +46,8 @@ def _choices(*allowed: str):
 @dataclass(frozen=True)
 class ModelConfig:
     name: str = field(metadata={"identifier": True})
+    # "package.module:function" fitting (frame, features, target, *, sample_weight=None) -> model
+    estimator: str = field(metadata={"factory_path": True})
 
 
 @dataclass(frozen=True)
@@ -184,15 +193,45 @@ def interval_to_cron(seconds: int) -> str:
     )
 
 
-def config_path() -> Path:
-    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
+def model_config_files(location: str | Path) -> list[Path]:
+    """The model config files at ``location``: the file itself, or the ``*.yaml``/``*.yml``
+    files of a folder (not hidden ones), sorted by name so every parse sees the same order."""
+    path = Path(location).expanduser().resolve()  # tasks may run from another folder
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and p.suffix in CONFIG_SUFFIXES and not p.name.startswith(".")
+        )
+        if not files:
+            raise ConfigError(f"config folder {path} holds no *.yaml model config")
+        return files
+    raise ConfigError(
+        f"config location {path} does not exist; point {CONFIG_ENV_VAR} (or [modelguard] "
+        "config_path) at a model config file or a folder of them"
+    )
 
 
 def load_config(path: str | Path | None = None) -> ModelguardConfig:
-    """Load and validate the YAML config (``MODELGUARD_CONFIG`` or the repo's default)."""
+    """Load and validate one model's YAML config; without ``path``, the file
+    ``MODELGUARD_CONFIG`` names."""
     import yaml
 
-    path = Path(path) if path is not None else config_path()
+    if path is None:
+        named = os.environ.get(CONFIG_ENV_VAR)
+        if not named:
+            raise ConfigError(
+                f"no config given: pass the model config's path or set {CONFIG_ENV_VAR}"
+            )
+        path = named
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"config {path} is a folder of model configs; load one of its files "
+            f"({', '.join(p.name for p in model_config_files(path))})"
+        )
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist (set {CONFIG_ENV_VAR} to its path)")
     try:
@@ -289,6 +328,11 @@ def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
             raise ConfigError(
                 f"{key}: {value!r} is not a valid name (letters, digits and _, not starting "
                 "with a digit)"
+            )
+        if meta.get("factory_path") and not _FACTORY_PATH.match(value):
+            raise ConfigError(
+                f"{key}: {value!r} is not a factory path; expected 'package.module:function', "
+                "e.g. email_engagement.model:train_model"
             )
         return value
     if tp is Path:

@@ -76,3 +76,8 @@ class UnknownStrategyError(ModelguardError, ValueError):
 
 class ChallengerValidationError(ModelguardError):
     """A retrained model failed one or more pre-gate checks; the message lists every one."""
+
+
+class InvalidModelConfigError(ConfigError):
+    """One or more model configs of a folder cannot be loaded: their DAGs are left out (and
+    Airflow shows this as the DAG file's import error) while the other models' DAGs load."""

@@ -1,4 +1,4 @@
-"""Helpers for real DAG runs: load one DAG file after the world's environment is set."""
+"""Helpers for real DAG runs: load the DAG file after the world's environment is set."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+DAG_FILE = ROOT / "dags" / "modelguard_dags.py"
+
+
 def load_dag(dag_id: str):
+    """One DAG of the models MODELGUARD_CONFIG names, parsed the way Airflow parses it."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py"))
+    bag = DagBag(dag_folder=str(DAG_FILE))
     assert bag.import_errors == {}, bag.import_errors
     return bag.dags[dag_id]
 

@@ -1,4 +1,4 @@
-"""A real run of modelguard_monitoring (dag.test) whose source connection points at a SQLite file
+"""A real run of email_engagement_monitoring (dag.test) whose source connection points at a SQLite file
 without the source table: ``wait_for_data`` fails at once (no reschedule until its timeout) with
 a message naming the connection and the table, and nothing downstream runs."""
 
@@ -15,7 +15,7 @@ from tests.dags.conftest import load_dag, task_states
 from tests.world import build_world
 
 pytestmark = pytest.mark.airflow_run
-DAG_ID = "modelguard_monitoring"
+DAG_ID = "email_engagement_monitoring"
 # A logical date no other DAG test uses (dag.test clears the runs of its logical date).
 RUN = datetime(2026, 7, 3, tzinfo=UTC)
 MESSAGE = (

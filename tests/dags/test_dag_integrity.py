@@ -23,10 +23,10 @@ def dagbag(airflow_db):
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
     assert {
-        "modelguard_monitoring",
-        "modelguard_deployment",
-        "modelguard_rollback",
-        "modelguard_retraining",
+        "email_engagement_monitoring",
+        "email_engagement_deployment",
+        "email_engagement_rollback",
+        "email_engagement_retraining",
     } <= set(dagbag.dags)
 
 
@@ -50,7 +50,7 @@ def test_dag_files_import_no_heavy_libraries(dag_file):
 def test_monitoring_dag_shape(dagbag):
     from airflow.sdk import CronDataIntervalTimetable
 
-    dag = dagbag.dags["modelguard_monitoring"]
+    dag = dagbag.dags["email_engagement_monitoring"]
     assert isinstance(dag.timetable, CronDataIntervalTimetable)
     assert set(dag.task_ids) == {
         "wait_for_data",
@@ -80,13 +80,13 @@ def test_monitoring_dag_shape(dagbag):
         "retrain_on_backfill",
     } <= set(dag.params)
     assert dag.get_task("decide").downstream_task_ids == {"trigger_retraining", "alert", "healthy"}
-    assert dag.get_task("trigger_retraining").trigger_dag_id == "modelguard_retraining"
+    assert dag.get_task("trigger_retraining").trigger_dag_id == "email_engagement_retraining"
 
 
 def test_retraining_dag_shape_and_params(dagbag):
     from airflow.sdk.exceptions import ParamValidationError
 
-    dag = dagbag.dags["modelguard_retraining"]
+    dag = dagbag.dags["email_engagement_retraining"]
     chain = ["build_training_set", "train_challenger", "register_challenger", "deploy_mode"]
     for upstream, downstream in zip(chain, chain[1:], strict=False):
         assert downstream in dag.get_task(upstream).downstream_task_ids
@@ -114,7 +114,7 @@ def test_retraining_dag_shape_and_params(dagbag):
 def test_params_refuse_bad_values(dagbag, name, value):
     from airflow.sdk.exceptions import ParamValidationError
 
-    param = dagbag.dags["modelguard_monitoring"].params.get_param(name)
+    param = dagbag.dags["email_engagement_monitoring"].params.get_param(name)
     assert param.resolve(None) is None  # empty = use the config
     with pytest.raises(ParamValidationError):
         param.resolve(value)
@@ -136,7 +136,7 @@ def test_plugin_loads_without_shadowing_modules():
 
 
 def test_deployment_dag_shape(dagbag):
-    dag = dagbag.dags["modelguard_deployment"]
+    dag = dagbag.dags["email_engagement_deployment"]
     assert type(dag.timetable).__name__ == "NullTimetable"  # triggered, never scheduled
     assert dag.get_task("branch_on_evaluation").downstream_task_ids == {"deploy", "reject"}
     assert dag.get_task("post_deployment_check").downstream_task_ids == {
@@ -150,7 +150,7 @@ def test_deployment_dag_shape(dagbag):
 def test_rollback_dag_requires_a_reason(dagbag):
     from airflow.sdk.exceptions import ParamValidationError
 
-    params = dagbag.dags["modelguard_rollback"].params
+    params = dagbag.dags["email_engagement_rollback"].params
     with pytest.raises(ParamValidationError):
         params.get_param("reason").resolve(None)
     with pytest.raises(ParamValidationError):
@@ -163,7 +163,7 @@ def test_rollback_dag_requires_a_reason(dagbag):
 def test_retraining_refuses_bad_params_before_any_task_runs(dagbag):
     from airflow.sdk.exceptions import ParamValidationError
 
-    dag = dagbag.dags["modelguard_retraining"]
+    dag = dagbag.dags["email_engagement_retraining"]
     with pytest.raises(ParamValidationError, match="strategy: 'yolo' is not one of"):
         dag.test(logical_date=None, run_conf={"strategy": "yolo"})
     with pytest.raises(ParamValidationError, match="deploy"):

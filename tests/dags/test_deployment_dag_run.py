@@ -1,4 +1,4 @@
-"""Real Airflow runs of the gate (modelguard_deployment) and of modelguard_rollback on SQLite.
+"""Real Airflow runs of the gate (email_engagement_deployment) and of email_engagement_rollback on SQLite.
 
 One world, one story, in order: a good pre-drift challenger beats the weak champion, is deployed,
 fails its post-deployment check on post-drift data and is rolled back automatically; a post-drift
@@ -44,7 +44,7 @@ def registry(world):
 
 @pytest.fixture(scope="module")
 def dag(world):
-    return load_dag("modelguard_deployment")
+    return load_dag("email_engagement_deployment")
 
 
 def run(dag, as_of, **conf):
@@ -105,7 +105,7 @@ def test_equal_challenger_is_rejected(dag, registry, world):
 
 def test_manual_rollback_dag(registry, world):
     before = registry.get_champion(MODEL)
-    rollback_dag = load_dag("modelguard_rollback")
+    rollback_dag = load_dag("email_engagement_rollback")
     dr = rollback_dag.test(logical_date=None, run_conf={"reason": "ops: revert for an audit"})
     assert str(dr.state) == "success", task_states(dr)
     after = registry.get_champion(MODEL)

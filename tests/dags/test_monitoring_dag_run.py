@@ -1,4 +1,4 @@
-"""Real Airflow runs of modelguard_monitoring (dag.test) on SQLite: branch taken, rows stored."""
+"""Real Airflow runs of email_engagement_monitoring (dag.test) on SQLite: branch taken, rows stored."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.dags.conftest import forget_dag_runs, load_dag, task_states
 from tests.world import DRIFTED_RUN, HEALTHY_RUN, build_world
 
 pytestmark = pytest.mark.airflow_run
-DAG_ID = "modelguard_monitoring"
+DAG_ID = "email_engagement_monitoring"
 BRANCHES = ("major_drift", "minor_drift", "healthy")
 
 
@@ -57,7 +57,7 @@ def test_healthy_interval_takes_the_healthy_branch(world, dag):
 
 
 def test_manual_run_without_logical_date_uses_window_params(world, dag):
-    forget_dag_runs("modelguard_retraining")
+    forget_dag_runs("email_engagement_retraining")
     start, end = DRIFTED_RUN - timedelta(hours=24), DRIFTED_RUN
     conf = {"window_start": start.isoformat() + "Z", "window_end": end.isoformat() + "Z"}
     dr = dag.test(logical_date=None, run_conf=conf)
@@ -89,11 +89,11 @@ def test_manual_run_without_logical_date_uses_window_params(world, dag):
 
 
 def retraining_runs():
-    """modelguard_retraining runs queued in Airflow's metadata DB (test-side read)."""
+    """email_engagement_retraining runs queued in Airflow's metadata DB (test-side read)."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        runs = session.query(DagRun).filter(DagRun.dag_id == "modelguard_retraining").all()
+        runs = session.query(DagRun).filter(DagRun.dag_id == "email_engagement_retraining").all()
         session.expunge_all()
     return runs

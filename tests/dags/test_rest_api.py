@@ -40,13 +40,17 @@ def runs(client, dag_id: str) -> list[dict]:
 @pytest.mark.parametrize(
     ("dag_id", "conf", "named"),
     [
-        ("modelguard_retraining", {"strategy": "yolo"}, "strategy"),
-        ("modelguard_retraining", {"deploy": "sometimes"}, "deploy"),
-        ("modelguard_retraining", {"window_months": 0}, "window_months"),
-        ("modelguard_monitoring", {"psi_warning": -1}, "psi_warning"),
-        ("modelguard_monitoring", {"ks_significance": 1.5}, "ks_significance"),
-        ("modelguard_rollback", {}, "reason"),
-        ("modelguard_deployment", {"challenger_version_id": "seven"}, "challenger_version_id"),
+        ("email_engagement_retraining", {"strategy": "yolo"}, "strategy"),
+        ("email_engagement_retraining", {"deploy": "sometimes"}, "deploy"),
+        ("email_engagement_retraining", {"window_months": 0}, "window_months"),
+        ("email_engagement_monitoring", {"psi_warning": -1}, "psi_warning"),
+        ("email_engagement_monitoring", {"ks_significance": 1.5}, "ks_significance"),
+        ("email_engagement_rollback", {}, "reason"),
+        (
+            "email_engagement_deployment",
+            {"challenger_version_id": "seven"},
+            "challenger_version_id",
+        ),
     ],
 )
 def test_bad_params_are_refused_before_a_run_exists(client, dag_id, conf, named):
@@ -62,7 +66,8 @@ def test_bad_params_are_refused_before_a_run_exists(client, dag_id, conf, named)
 def test_a_valid_form_queues_a_run_with_its_conf(client):
     conf = {"strategy": "full_batch", "deploy": "force_evaluation_only", "reason": "api test"}
     response = client.post(
-        "/api/v2/dags/modelguard_retraining/dagRuns", json={"logical_date": None, "conf": conf}
+        "/api/v2/dags/email_engagement_retraining/dagRuns",
+        json={"logical_date": None, "conf": conf},
     )
     assert response.status_code == 200, response.text
     run = response.json()

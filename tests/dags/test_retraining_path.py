@@ -1,5 +1,5 @@
 """The whole path through Airflow: a new audience -> monitoring decides to retrain and starts
-modelguard_retraining -> the challenger trained on the new regime beats the stale champion and
+email_engagement_retraining -> the challenger trained on the new regime beats the stale champion and
 is deployed. And the quiet path: nothing is retrained. SQLite here; PostgreSQL in CI too."""
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def retraining_run_for(run_at):
         run = (
             session.query(DagRun)
             .filter(
-                DagRun.dag_id == "modelguard_retraining",
-                DagRun.run_id == f"retrain__modelguard_monitoring__{window_label(run_at)}",
+                DagRun.dag_id == "email_engagement_retraining",
+                DagRun.run_id == f"retrain__email_engagement_monitoring__{window_label(run_at)}",
             )
             .one_or_none()
         )
@@ -47,17 +47,17 @@ def window_label(run_at) -> str:
 
 
 def monitoring_run(world, run_at):
-    dr = load_dag("modelguard_monitoring").test(logical_date=run_at.replace(tzinfo=UTC))
+    dr = load_dag("email_engagement_monitoring").test(logical_date=run_at.replace(tzinfo=UTC))
     st = task_states(dr)
     assert str(dr.state) == "success", st
     decision = ResultStore(engine_for_url(world.registry_url)).get_decision(
-        "modelguard_monitoring", run_at - timedelta(hours=24), run_at
+        "email_engagement_monitoring", run_at - timedelta(hours=24), run_at
     )
     return dr, st, decision
 
 
 def check_whole_path(world):
-    forget_dag_runs("modelguard_retraining")
+    forget_dag_runs("email_engagement_retraining")
     registry = ModelRegistry(engine_for_url(world.registry_url))
     stale = registry.get_champion(MODEL)
 
@@ -69,7 +69,7 @@ def check_whole_path(world):
     assert queued is not None and queued.conf["as_of"] == AUDIENCE_DRIFT_RUN.isoformat() + "+00:00"
 
     # what the scheduler would do with the queued run: run it with its conf
-    retraining = load_dag("modelguard_retraining")
+    retraining = load_dag("email_engagement_retraining")
     rr = retraining.test(logical_date=None, run_conf=queued.conf)
     st = task_states(rr)
     assert str(rr.state) == "success", st
@@ -96,7 +96,7 @@ def sqlite_world(tmp_path, airflow_db):
 
 
 def test_quiet_interval_retrains_nothing(sqlite_world):
-    forget_dag_runs("modelguard_retraining")
+    forget_dag_runs("email_engagement_retraining")
     registry = ModelRegistry(engine_for_url(sqlite_world.registry_url))
     before = [v.id for v in registry.list_versions(MODEL)]
     dr, st, decision = monitoring_run(sqlite_world, AUDIENCE_QUIET_RUN)

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from modelguard.config import DEFAULT_CONFIG_PATH, load_config
+from modelguard.config import load_config
 from modelguard.drift.detection import ReferenceProfile, build_reference_profile, detect_drift
 from modelguard.drift.report import summarize
 from modelguard.exceptions import ConfigError, DataValidationError
+from tests.world import EXAMPLE_CONFIG
 
 FEATURES = {
     "size": "numeric",
@@ -20,7 +21,7 @@ FEATURES = {
     "industry": "categorical",
     "region": "categorical",
 }
-DD = load_config(DEFAULT_CONFIG_PATH).drift_detection
+DD = load_config(EXAMPLE_CONFIG).drift_detection
 
 
 def make_frame(n: int, seed: int, *, shift: float = 0.0, industries=None, missing=0.0):

@@ -18,12 +18,13 @@ import pytest
 from email_engagement.generator import generate_sends
 from email_engagement.model import train_model
 from email_engagement.schema import FEATURES, LABEL_COLUMN, SCORE_COLUMN
-from modelguard.config import DEFAULT_CONFIG_PATH, load_config
+from modelguard.config import load_config
 from modelguard.drift.detection import ReferenceProfile, build_reference_profile
 from modelguard.exceptions import DataValidationError, InsufficientDataError, ProfileError
 from modelguard.labels.concept import ConceptDriftReport, detect_concept_drift
+from tests.world import EXAMPLE_CONFIG
 
-DD = load_config(DEFAULT_CONFIG_PATH).drift_detection
+DD = load_config(EXAMPLE_CONFIG).drift_detection
 THRESHOLD = DD.concept_drift_threshold
 TRAIN_START = datetime(2026, 6, 1)
 DRIFT_START = TRAIN_START + timedelta(days=20)

@@ -94,7 +94,7 @@ def test_an_unknown_conf_key_is_refused_naming_it_and_the_known_ones():
     from modelguard.exceptions import UnknownParamError
     from modelguard.operators.conf import refuse_unknown_conf
 
-    dag = SimpleNamespace(dag_id="modelguard_retraining", params={"strategy": 1, "deploy": 2})
+    dag = SimpleNamespace(dag_id="email_engagement_retraining", params={"strategy": 1, "deploy": 2})
     ok = {"dag": dag, "dag_run": SimpleNamespace(conf={"strategy": "full_batch"})}
     refuse_unknown_conf(ok)
     refuse_unknown_conf({"dag": dag, "dag_run": SimpleNamespace(conf=None)})

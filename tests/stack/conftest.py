@@ -25,10 +25,10 @@ from airflow_stack import COMPONENTS, AirflowStack, alive  # noqa: E402
 __all__ = ["COMPONENTS", "MODELGUARD_DAGS", "AirflowStack", "alive"]
 
 MODELGUARD_DAGS = (
-    "modelguard_monitoring",
-    "modelguard_retraining",
-    "modelguard_deployment",
-    "modelguard_rollback",
+    "email_engagement_monitoring",
+    "email_engagement_retraining",
+    "email_engagement_deployment",
+    "email_engagement_rollback",
 )
 _MISSING_DSN = (
     f"stack tests need {PG_DSN_ENV} set to a PostgreSQL SQLAlchemy URL such as "

@@ -8,7 +8,7 @@ be restarted mid-run. The tests run in file order and build on each other's regi
 2. a 30-day daily backfill with the scheduler killed twice: all runs succeed, one row per
    (interval, feature), the episode starts on 07-15, no retraining;
 3. a degraded period: the run succeeds, the decision names the performance trigger; the
-   retraining it queues while modelguard_retraining is paused is recorded, then finishes with
+   retraining it queues while email_engagement_retraining is paused is recorded, then finishes with
    the challenger deployed;
 4. the backfill reprocessed with retrain_on_backfill: identical values, one retraining;
 5. the sensors wait in reschedule mode, then (restarted with default_deferrable) in the triggerer;
@@ -46,11 +46,11 @@ from tests.stack.world import (
 
 pytestmark = pytest.mark.stack
 
-MONITORING = "modelguard_monitoring"
-DAILY = "modelguard_monitoring_daily"
-RETRAINING = "modelguard_retraining"
-DEPLOYMENT = "modelguard_deployment"
-ROLLBACK = "modelguard_rollback"
+MONITORING = "email_engagement_monitoring"
+DAILY = "email_engagement_monitoring_daily"
+RETRAINING = "email_engagement_retraining"
+DEPLOYMENT = "email_engagement_deployment"
+ROLLBACK = "email_engagement_rollback"
 MODEL = "email_engagement"
 FEATURES = 13
 

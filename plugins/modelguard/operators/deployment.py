@@ -169,7 +169,7 @@ class RollbackOperator(BaseOperator):
     """Restore the previous champion (or ``target_version_id``), verifying its artifact first.
 
     In the deployment DAG it rolls back the version that run deployed, with the failed check as
-    the reason; in ``modelguard_rollback`` the target and reason come from the trigger form.
+    the reason; in the rollback DAG the target and reason come from the trigger form.
     """
 
     template_fields = ("config_path", "target_version_id", "reason")
@@ -222,42 +222,3 @@ class RollbackOperator(BaseOperator):
             run_id=context.get("run_id"),
             log=self.log,
         )
-
-
-def add_gate_tasks(
-    *, challenger_version_id: Any = None, mode: str = "auto", evaluation_only: bool = False
-):
-    """The gate as tasks in the current DAG context: evaluate -> deploy | reject; deploy ->
-    check -> verified | rollback. Returns (entry task, exit tasks) so DAGs wire it in."""
-    from airflow.providers.standard.operators.empty import EmptyOperator
-
-    evaluate_challenger = McNemarEvaluationOperator(
-        task_id="evaluate_challenger", challenger_version_id=challenger_version_id
-    )
-    evaluation_only_task = EmptyOperator(task_id="evaluation_only") if evaluation_only else None
-    branch_on_evaluation = EvaluationBranchOperator(
-        task_id="branch_on_evaluation",
-        evaluation_task_id="evaluate_challenger",
-        deploy_task_id="deploy",
-        reject_task_id="reject",
-        evaluation_only_task_id="evaluation_only" if evaluation_only else None,
-        mode=mode,
-    )
-    deploy = DeployChallengerOperator(task_id="deploy", evaluation_task_id="evaluate_challenger")
-    reject = RejectChallengerOperator(task_id="reject", evaluation_task_id="evaluate_challenger")
-    post_deployment_check = PostDeploymentCheckOperator(
-        task_id="post_deployment_check",
-        evaluation_task_id="evaluate_challenger",
-        verified_task_id="deployment_verified",
-        rollback_task_id="rollback",
-    )
-    deployment_verified = EmptyOperator(task_id="deployment_verified")
-    rollback = RollbackOperator(task_id="rollback", check_task_id="post_deployment_check")
-
-    evaluate_challenger >> branch_on_evaluation >> [deploy, reject]
-    deploy >> post_deployment_check >> [deployment_verified, rollback]
-    exits = [reject, deployment_verified, rollback]
-    if evaluation_only_task is not None:
-        branch_on_evaluation >> evaluation_only_task
-        exits.append(evaluation_only_task)
-    return evaluate_challenger, exits

@@ -132,7 +132,7 @@ class RetrainDecisionOperator(BaseBranchOperator):
 
 
 class TriggerRetrainingOperator(TriggerDagRunOperator):
-    """Start ``modelguard_retraining`` with the decision's reason, drift report and ``as_of``.
+    """Start the model's retraining DAG (``trigger_dag_id``) with the decision's reason, drift report and ``as_of``.
 
     One drift episode starts one retraining: before triggering, the interval claims the
     retraining in the results store (atomically, per model), which refuses when the stored
@@ -148,7 +148,7 @@ class TriggerRetrainingOperator(TriggerDagRunOperator):
         self,
         *,
         decision_task_id: str,
-        trigger_dag_id: str = "modelguard_retraining",
+        trigger_dag_id: str,
         config_path: str | None = None,
         **kwargs: Any,
     ) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 from airflow.sdk import BaseBranchOperator, BaseOperator
 
 from modelguard.operators.common import as_of_from_context, load_run_config, pull_dict
-from modelguard.pipelines.retraining import DEFAULT_ESTIMATOR
 
 DEPLOY_MODES = ("auto", "never", "force_evaluation_only")
 
@@ -51,8 +50,9 @@ class BuildTrainingSetOperator(BaseOperator):
 
 
 class RetrainModelOperator(BaseOperator):
-    """Fit the estimator (``module:function`` from ``include/``) on the training set and validate
-    the result; nothing is written to the registry when validation fails."""
+    """Fit the estimator (``module:function``; default the config's ``model.estimator``) on the
+    training set and validate the result; nothing is written to the registry when validation
+    fails."""
 
     template_fields = ("config_path", "estimator")
     ui_color = "#ffe699"
@@ -61,7 +61,7 @@ class RetrainModelOperator(BaseOperator):
         self,
         *,
         training_set_task_id: str,
-        estimator: str = DEFAULT_ESTIMATOR,
+        estimator: str | None = None,
         config_path: str | None = None,
         **kwargs: Any,
     ) -> None:

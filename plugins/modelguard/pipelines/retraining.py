@@ -17,8 +17,6 @@ from typing import Any
 from modelguard.config import ModelguardConfig
 from modelguard.exceptions import ArtifactIntegrityError, ModelguardError
 
-DEFAULT_ESTIMATOR = "email_engagement.model:train_model"
-
 
 class EstimatorError(ModelguardError):
     """The estimator factory cannot be imported or failed to fit."""
@@ -94,10 +92,11 @@ def train_and_validate_step(
     config: ModelguardConfig,
     registry_engine,
     built: dict[str, Any],
-    estimator: str,
+    estimator: str | None = None,
     run_id: str | None,
     log=None,
 ) -> dict[str, Any]:
+    """Fit ``estimator`` (default: the config's ``model.estimator``) and validate the result."""
     from modelguard.retraining.training_sets import split_holdout
     from modelguard.retraining.validation import validate_challenger
     from modelguard.storage.registry import ModelRegistry
@@ -105,6 +104,7 @@ def train_and_validate_step(
     training = _load(built["training_set"])
     champion = ModelRegistry(registry_engine).get_champion(config.model.name)
     train, holdout = split_holdout(training)
+    estimator = estimator or config.model.estimator
     fit = resolve_estimator(estimator)
     try:
         model = fit(

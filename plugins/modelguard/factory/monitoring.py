@@ -1,23 +1,21 @@
-"""modelguard_monitoring: drift on the newest window, performance and concept drift on the
-matured one, and a decision: start retraining, cool down, alert, or healthy.
+"""The monitoring DAGs of one model: drift on the newest window, performance and concept drift
+on the matured one, and a decision: start retraining, cool down, alert, or healthy.
 
-Two DAGs share these tasks: ``modelguard_monitoring`` runs at ``monitoring.monitoring_interval``
-(hourly by default) and ``modelguard_monitoring_daily`` once a day over the day, so history can
-be backfilled at daily cadence with one command and no config edit.
-
-Parsed often by the scheduler: only the small YAML config is read here; pandas, scipy, SQLAlchemy
-and matplotlib are imported inside the tasks.
+Two DAGs share these tasks: ``<model>_monitoring`` runs at ``monitoring.monitoring_interval``
+(hourly by default) and ``<model>_monitoring_daily`` once a day over the day, so history can be
+backfilled at daily cadence with one command and no config edit.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from pathlib import Path
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
-from modelguard.config import load_config
-from modelguard.operators.conf import refuse_unknown_conf
+from modelguard.config import DriftDetectionConfig, ModelguardConfig
+from modelguard.factory.common import default_args, start_date, tags
+from modelguard.factory.ids import ModelDagIds
 from modelguard.operators.drift import DriftDetectionOperator
 from modelguard.operators.labels import (
     ConceptDriftOperator,
@@ -29,12 +27,12 @@ from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END, JUDGE_WIT
 from modelguard.sensors.labels_matured import LabelsMaturedSensor
 from modelguard.sensors.new_data import NewDataSensor
 
-cfg = load_config()
-dd = cfg.drift_detection
 DAILY = "0 0 * * *"
 
 
-def _number_param(title: str, key: str, description: str, **schema) -> Param:
+def _number_param(
+    dd: DriftDetectionConfig, title: str, key: str, description: str, **schema
+) -> Param:
     return Param(
         None,
         type=["null", "number"],
@@ -44,7 +42,8 @@ def _number_param(title: str, key: str, description: str, **schema) -> Param:
     )
 
 
-def _params() -> dict[str, Param]:
+def _params(config: ModelguardConfig, ids: ModelDagIds) -> dict[str, Param]:
+    dd = config.drift_detection
     return {
         "window_start": Param(
             None,
@@ -63,18 +62,21 @@ def _params() -> dict[str, Param]:
             description="End of the window to analyse, e.g. 2026-09-02T00:00:00Z.",
         ),
         "psi_warning": _number_param(
+            dd,
             "PSI for minor drift",
             "psi_warning",
             "PSI from which a feature counts as minor drift.",
             exclusiveMinimum=0,
         ),
         "psi_critical": _number_param(
+            dd,
             "PSI for major drift",
             "psi_critical",
             "PSI from which a feature counts as major drift.",
             exclusiveMinimum=0,
         ),
         "ks_significance": _number_param(
+            dd,
             "Significance of KS / chi-square",
             "ks_significance",
             "Level of the KS and chi-square tests after Benjamini-Hochberg.",
@@ -103,25 +105,44 @@ def _params() -> dict[str, Param]:
             type="boolean",
             title="Start retraining from a backfill",
             description="A backfill records decisions for historical intervals; only with this "
-            "set does it also start modelguard_retraining (one per drift episode).",
+            f"set does it also start {ids.retraining} (one per drift episode).",
         ),
     }
 
 
-def build_monitoring_dag(dag_id: str, cron: str, description: str) -> DAG:
-    """The monitoring tasks on one cadence; every cadence stores under its own DAG id."""
-    mon, src = cfg.monitoring, cfg.source
+def build_monitoring_dag(
+    config: ModelguardConfig,
+    config_path: Path,
+    ids: ModelDagIds,
+    *,
+    daily: bool = False,
+) -> DAG:
+    """The monitoring tasks on one cadence (the config's, or daily); every cadence stores under
+    its own DAG id."""
+    mon, src, dd = config.monitoring, config.source, config.drift_detection
+    if daily:
+        dag_id, cron = ids.monitoring_daily, DAILY
+        description = (
+            f"{config.model.name}: the same monitoring once a day over the day; backfill "
+            "history at daily cadence"
+        )
+    else:
+        dag_id, cron = ids.monitoring, mon.schedule_cron
+        description = (
+            f"{config.model.name}: drift, performance and concept-drift monitoring of the "
+            "champion, per interval"
+        )
     with DAG(
         dag_id=dag_id,
         description=description,
         schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
-        start_date=mon.start_date.replace(tzinfo=UTC),
+        start_date=start_date(config),
         catchup=mon.catchup,
         max_active_runs=4,
         # The retry delay is Airflow's [core] default_task_retry_delay.
-        default_args={"retries": 1, "pre_execute": refuse_unknown_conf},
-        tags=["modelguard", "monitoring"],
-        params=_params(),
+        default_args=default_args(config_path, retries=1),
+        tags=tags(config, "monitoring"),
+        params=_params(config, ids),
         doc_md=__doc__,
     ) as dag:
         wait_for_data = NewDataSensor(
@@ -167,7 +188,9 @@ def build_monitoring_dag(dag_id: str, cron: str, description: str) -> DAG:
             healthy_task_id="healthy",
         )
         trigger_retraining = TriggerRetrainingOperator(
-            task_id="trigger_retraining", decision_task_id="decide"
+            task_id="trigger_retraining",
+            decision_task_id="decide",
+            trigger_dag_id=ids.retraining,
         )
         alert = EmptyOperator(task_id="alert")
         healthy = EmptyOperator(task_id="healthy")
@@ -178,15 +201,3 @@ def build_monitoring_dag(dag_id: str, cron: str, description: str) -> DAG:
         [detect_drift, measure_performance, detect_concept_drift] >> decide
         decide >> [trigger_retraining, alert, healthy] >> done
     return dag
-
-
-monitoring = build_monitoring_dag(
-    "modelguard_monitoring",
-    cfg.monitoring.schedule_cron,
-    "Drift, performance and concept-drift monitoring of the champion, per interval",
-)
-monitoring_daily = build_monitoring_dag(
-    "modelguard_monitoring_daily",
-    DAILY,
-    "The same monitoring once a day over the day: backfill history at daily cadence",
-)
