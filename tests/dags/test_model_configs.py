@@ -1,0 +1,114 @@
+"""A folder of model configs in a real DagBag: one set of DAGs per model, each model's own
+settings, and a broken config that costs only its own model's DAGs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.dags.conftest import DAG_FILE
+from tests.world import EXAMPLE_CONFIG
+
+KINDS = ("monitoring", "monitoring_daily", "retraining", "deployment", "rollback")
+
+
+def _write(folder, name: str, **sections) -> None:
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    raw["model"]["name"] = name
+    for section, values in sections.items():
+        raw[section].update(values)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+
+
+def _bag(monkeypatch, location):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("MODELGUARD_CONFIG", str(location))
+    return DagBag(dag_folder=str(DAG_FILE))
+
+
+@pytest.fixture
+def two_models(tmp_path):
+    _write(tmp_path, "churn", drift_detection={"psi_warning": 0.05, "min_rows": 50})
+    _write(tmp_path, "leads", monitoring={"monitoring_interval": 7200, "catchup": True})
+    return tmp_path
+
+
+def test_each_model_gets_its_own_five_dags(airflow_db, monkeypatch, two_models):
+    bag = _bag(monkeypatch, two_models)
+    assert bag.import_errors == {}
+    assert set(bag.dags) == {f"{m}_{k}" for m in ("churn", "leads") for k in KINDS}
+    for model in ("churn", "leads"):
+        config = str((two_models / f"{model}.yaml").resolve())
+        for kind in KINDS:
+            dag = bag.dags[f"{model}_{kind}"]
+            assert f"model:{model}" in dag.tags
+            for task in dag.tasks:
+                if hasattr(task, "config_path"):
+                    assert task.config_path == config, (dag.dag_id, task.task_id)
+        trigger = bag.dags[f"{model}_monitoring"].get_task("trigger_retraining")
+        assert trigger.trigger_dag_id == f"{model}_retraining"
+
+
+def test_each_model_keeps_its_own_settings(airflow_db, monkeypatch, two_models):
+    bag = _bag(monkeypatch, two_models)
+    churn, leads = bag.dags["churn_monitoring"], bag.dags["leads_monitoring"]
+    assert "(0.05)" in churn.params.get_param("psi_warning").description
+    assert "(0.1)" in leads.params.get_param("psi_warning").description
+    assert churn.get_task("wait_for_data").min_rows == "{{ params.min_rows or 50 }}"
+    assert leads.get_task("wait_for_data").min_rows == "{{ params.min_rows or 200 }}"
+    assert churn.timetable.expression == "0 * * * *"
+    assert leads.timetable.expression == "0 */2 * * *"
+    assert (churn.catchup, leads.catchup) == (False, True)
+    assert bag.dags["leads_monitoring_daily"].timetable.expression == "0 0 * * *"
+
+
+def test_a_broken_config_fails_only_its_models_dags(airflow_db, monkeypatch, two_models):
+    raw = yaml.safe_load((two_models / "leads.yaml").read_text())
+    raw["drift_detection"]["psi_bins"] = 1
+    (two_models / "leads.yaml").write_text(yaml.safe_dump(raw))
+    bag = _bag(monkeypatch, two_models)
+    assert set(bag.dags) == {f"churn_{k}" for k in KINDS}
+    (message,) = bag.import_errors.values()
+    assert "InvalidModelConfigError" in message
+    assert "leads.yaml" in message and "drift_detection.psi_bins: 1 is out of range" in message
+    assert "churn.yaml" not in message
+
+
+def test_two_configs_of_one_model_name_keep_the_first(airflow_db, monkeypatch, two_models):
+    raw = yaml.safe_load((two_models / "churn.yaml").read_text())
+    (two_models / "zz_copy.yaml").write_text(yaml.safe_dump(raw))
+    bag = _bag(monkeypatch, two_models)
+    assert {d for d in bag.dags if d.startswith("churn_")} == {f"churn_{k}" for k in KINDS}
+    (message,) = bag.import_errors.values()
+    assert "zz_copy.yaml" in message and "'churn' is already the model of" in message
+
+
+def test_no_config_anywhere_is_an_import_error_that_says_where_to_set_it(airflow_db, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.delenv("MODELGUARD_CONFIG", raising=False)
+    monkeypatch.delenv("AIRFLOW__MODELGUARD__CONFIG_PATH", raising=False)
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    assert bag.dags == {}
+    (message,) = bag.import_errors.values()
+    assert "set MODELGUARD_CONFIG or [modelguard] config_path" in message
+
+
+def test_airflows_own_config_names_the_folder(two_models):
+    """``[modelguard] config_path`` (here through its AIRFLOW__ variable) when MODELGUARD_CONFIG
+    is not set, read by Airflow's config parser in a fresh process."""
+    env = {k: v for k, v in os.environ.items() if k != "MODELGUARD_CONFIG"}
+    env["AIRFLOW__MODELGUARD__CONFIG_PATH"] = str(two_models)
+    code = (
+        "from modelguard.factory import build_dags\n"
+        "print(' '.join(sorted(d for d in build_dags() if d.endswith('_rollback'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.split() == ["churn_rollback", "leads_rollback"]
