@@ -64,7 +64,11 @@ def test_a_backfill_records_but_does_not_start_retraining():
 
     from modelguard.operators.labels import TriggerRetrainingOperator
 
-    op = TriggerRetrainingOperator(task_id="trigger_retraining", decision_task_id="decide")
+    op = TriggerRetrainingOperator(
+        task_id="trigger_retraining",
+        decision_task_id="decide",
+        trigger_dag_id="email_engagement_retraining",
+    )
     # At runtime the Task SDK's enum, whose str() is 'DagRunType.BACKFILL'.
     from airflow.sdk.api.datamodels._generated import DagRunType
 
