@@ -64,15 +64,11 @@ _STOP_WAVES = (("scheduler", "triggerer", "dag-processor"), ("api-server",))
 
 
 def dependent_dags(config_location: str | os.PathLike) -> tuple[str, ...]:
-    """The DAGs a monitoring run depends on (it queues retraining runs) and those people trigger
-    by hand, of every model at ``config_location``: unpaused by the setup, or their runs would
-    wait silently. The monitoring DAGs stay paused until you unpause them: unpausing creates a
-    run for the latest interval at once."""
-    from modelguard.config import load_config, model_config_files
-    from modelguard.factory.ids import ModelDagIds
+    """Every model's DAGs that monitoring and people trigger: unpaused by the setup, or their
+    runs would wait silently (``modelguard.factory.dependent_dag_ids``)."""
+    from modelguard.factory import dependent_dag_ids
 
-    ids = [ModelDagIds(load_config(p).model.name) for p in model_config_files(config_location)]
-    return tuple(dag_id for i in ids for dag_id in (i.retraining, i.deployment, i.rollback))
+    return tuple(dependent_dag_ids(config_location))
 
 
 DEFAULT_CONFIG = ROOT / "config"  # the example models of this repository

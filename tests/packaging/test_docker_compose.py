@@ -13,8 +13,10 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
+import os
 import re
 import shlex
+import subprocess
 import sys
 import tomllib
 from pathlib import Path, PurePosixPath
@@ -25,7 +27,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from sqlalchemy.engine import make_url
 
-from modelguard.config import load_config
+from modelguard.config import load_config, model_config_files
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -163,8 +165,15 @@ def init_sql(services) -> str:
 
 
 @pytest.fixture(scope="module")
-def modelguard_config(common_env, mounts):
-    return load_config(_host_path(common_env["MODELGUARD_CONFIG"], mounts))
+def conn_ids(common_env, mounts) -> list[str]:
+    """Every connection id the mounted model configs name (source and registry)."""
+    folder = _host_path(common_env["MODELGUARD_CONFIG"], mounts)
+    ids: list[str] = []
+    for config in map(load_config, model_config_files(folder)):
+        for conn_id in (config.source.conn_id, config.storage.registry_conn_id):
+            if conn_id not in ids:
+                ids.append(conn_id)
+    return ids
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,14 +491,15 @@ def test_pythonpath_has_the_mounted_include_and_plugins(common_env, mounts):
         )
 
 
-def test_modelguard_config_points_at_the_mounted_config_file(common_env, mounts):
+def test_modelguard_config_points_at_the_mounted_config_folder(common_env, mounts):
     value = common_env.get("MODELGUARD_CONFIG")
     assert value, f"{COMMON} does not set MODELGUARD_CONFIG"
     assert PurePosixPath(value).is_relative_to(mounts["config"]), (
         f"MODELGUARD_CONFIG={value} is not under the mounted config/ ({mounts['config']})"
     )
     host = _host_path(value, mounts)
-    assert host.is_file(), f"MODELGUARD_CONFIG={value} is {host} in the repo, which does not exist"
+    assert host.is_dir(), f"MODELGUARD_CONFIG={value} is {host} in the repo, not the config folder"
+    assert model_config_files(host) == model_config_files(ROOT / "config")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,7 +577,7 @@ def test_settings_match_the_native_stack(stack_module, common_env):
 
 
 def test_metadata_db_is_apart_from_the_modelguard_databases(
-    services, common_env, modelguard_config, init_sql
+    services, common_env, conn_ids, init_sql
 ):
     url = make_url(common_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", ""))
     assert url.get_backend_name() == "postgresql", f"metadata DB {url!r} is not PostgreSQL"
@@ -584,7 +594,7 @@ def test_metadata_db_is_apart_from_the_modelguard_databases(
 
     created = set(re.findall(r"(?i)\bCREATE\s+DATABASE\s+\"?(\w+)", init_sql))
     databases = {}
-    for conn_id in (modelguard_config.source.conn_id, modelguard_config.storage.registry_conn_id):
+    for conn_id in conn_ids:
         conn = _connection(common_env, conn_id)
         databases[conn_id] = conn.get("schema")
         assert conn.get("schema") in created, (
@@ -608,8 +618,8 @@ def test_metadata_db_is_apart_from_the_modelguard_databases(
     )
 
 
-def test_modelguard_connections_point_at_postgres(common_env, modelguard_config):
-    for conn_id in (modelguard_config.source.conn_id, modelguard_config.storage.registry_conn_id):
+def test_modelguard_connections_point_at_postgres(common_env, conn_ids):
+    for conn_id in conn_ids:
         var = f"AIRFLOW_CONN_{conn_id.upper()}"
         conn = _connection(common_env, conn_id)
         assert conn.get("conn_type") in ("postgres", "postgresql"), (
@@ -652,6 +662,16 @@ def test_init_unpauses_what_the_native_setup_unpauses(services, stack_module):
     assert "airflow dags reserialize" in script, "airflow-init must parse the DAGs before unpausing"
     dependent = stack_module.dependent_dags(ROOT / "config")
     assert dependent, "the native stack unpauses nothing: the comparison would be empty"
-    for dag_id in dependent:
-        assert dag_id in script, f"airflow-init does not unpause {dag_id} (the native stack does)"
+    # The init lists the DAGs with a command of its own: run it on the repo's config folder.
+    listing = re.search(r"for dag_id in \$\$\((python -c '[^']*')\); do", script)
+    assert listing, "airflow-init does not list the DAGs to unpause with a python command"
+    env = dict(os.environ, MODELGUARD_CONFIG=str(ROOT / "config"))
+    listed = subprocess.run(
+        [sys.executable, "-c", shlex.split(listing.group(1))[2]],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.split()
+    assert tuple(listed) == dependent, "airflow-init unpauses other DAGs than the native stack"
     assert "unpause" in script

@@ -27,7 +27,7 @@ AIRFLOW_SECTION = "modelguard"
 AIRFLOW_KEY = "config_path"
 INVALID_CONFIGS_DAG_ID = "modelguard_invalid_model_configs"
 
-__all__ = ["ModelDagIds", "build_dags", "config_location", "model_dags"]
+__all__ = ["ModelDagIds", "build_dags", "config_location", "dependent_dag_ids", "model_dags"]
 
 
 def config_location() -> Path:
@@ -44,6 +44,15 @@ def config_location() -> Path:
             "file or a folder of them"
         )
     return Path(named).expanduser()
+
+
+def dependent_dag_ids(location: str | Path | None = None) -> list[str]:
+    """The DAGs to unpause at setup, of every model: retraining (monitoring queues its runs),
+    deployment and rollback (people trigger them). A triggered run of a paused DAG waits
+    silently; the monitoring DAGs stay paused until a person unpauses them."""
+    files = model_config_files(location if location is not None else config_location())
+    ids = [ModelDagIds(load_config(path).model.name) for path in files]
+    return [dag_id for i in ids for dag_id in (i.retraining, i.deployment, i.rollback)]
 
 
 def model_dags(config: ModelguardConfig, config_path: Path) -> list[DAG]:
