@@ -99,8 +99,8 @@ def test_schema_and_realistic_values(baseline: pd.DataFrame) -> None:
     assert df["message_length"].median() < df["message_length"].mean()  # long tail
     assert (df["attachments"] == 0).mean() > 0.5
     assert df["account_age_days"].between(1, 3650).all()
-    enterprise = df["customer_tier"] == "enterprise"
-    assert df.loc[enterprise, "prior_tickets_90d"].mean() > 2 * df["prior_tickets_90d"].mean() / 1.5
+    prior = df.groupby("customer_tier")["prior_tickets_90d"].mean()
+    assert prior["enterprise"] > 3 * prior["free"]  # big accounts open many tickets
     # only first_response_minutes has gaps: tickets scored before an agent answered
     assert 0.12 < df["first_response_minutes"].isna().mean() < 0.18
     assert df.drop(columns="first_response_minutes").notna().all().all()
