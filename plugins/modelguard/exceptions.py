@@ -81,3 +81,50 @@ class ChallengerValidationError(ModelguardError):
 class InvalidModelConfigError(ConfigError):
     """One or more model configs of a folder cannot be loaded: their DAGs are left out (and
     Airflow shows this as the DAG file's import error) while the other models' DAGs load."""
+
+
+class InvalidArgumentError(ModelguardError, ValueError):
+    """A modelguard function was given a value it does not accept: a threshold outside (0, 1),
+    ``bins`` below 1, a number that is not finite, an option that does not apply. Also a
+    ``ValueError``, which is what such a mistake is in Python."""
+
+
+class NotADatetimeError(InvalidArgumentError, TypeError):
+    """A time argument is not a ``datetime`` (also a ``TypeError``, as it always was)."""
+
+
+class MalformedResultError(ModelguardError, ValueError):
+    """A result handed from one step to the next (a drift report, a check, an evaluation as a
+    dict) lacks keys or holds values of the wrong kind: producer and consumer disagree."""
+
+
+class NotJSONSerializableError(ModelguardError, TypeError):
+    """A value to be stored as JSON (metrics, a check, a report) has a type JSON cannot hold."""
+
+
+class ModelInterfaceError(ModelguardError, TypeError):
+    """A model lacks ``predict_proba`` or returns something that is not an (n, 2) array of
+    probabilities for the classes 0 and 1."""
+
+
+class EstimatorError(ModelguardError):
+    """The estimator factory cannot be imported or failed to fit."""
+
+
+class StoreError(ModelguardError):
+    """The result store refused a write (inconsistent records, bad interval, ...)."""
+
+
+class UnsupportedConnectionError(ConfigError):
+    """An Airflow connection cannot be turned into a SQLAlchemy URL (type or fields)."""
+
+
+class ArtifactPathError(ArtifactIntegrityError):
+    """An artifact URI or path that is not a local file under ``storage.artifact_root``: another
+    scheme or host, or a path that climbs out of the root (``..``, an absolute path elsewhere, a
+    symlink pointing out). Never read, never written."""
+
+
+class CandidateUnusableError(RegistryError):
+    """A rollback candidate changed status while the rollback was running; the next one is
+    tried."""

@@ -31,7 +31,11 @@ from scipy import stats as _sps
 from modelguard.config import PRIMARY_METRICS, DeploymentConfig, section_with
 from modelguard.core import stats
 from modelguard.core.window import Window, to_naive_utc
-from modelguard.exceptions import DataValidationError, ModelguardError, SchemaMismatchError
+from modelguard.exceptions import (
+    DataValidationError,
+    ModelInterfaceError,
+    SchemaMismatchError,
+)
 
 __all__ = [
     "DECISIONS",
@@ -60,11 +64,6 @@ _UNDEFINED_BECAUSE = {
     "f1": "no positive labels and no positive predictions",
     "roc_auc": "only one class among the labels",
 }
-
-
-class ModelInterfaceError(ModelguardError, TypeError):
-    """A model lacks ``predict_proba`` or returns something that is not an (n, 2) array of
-    probabilities for the classes 0 and 1."""
 
 
 # --------------------------------------------------------------------------- scores

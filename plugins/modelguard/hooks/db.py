@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from modelguard.exceptions import ConfigError, ConnectionNotDefinedError, StoreUnavailableError
+from modelguard.exceptions import (
+    ConnectionNotDefinedError,
+    StoreUnavailableError,
+    UnsupportedConnectionError,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -35,10 +39,6 @@ _PG_EXTRA_PARAMS = (
     "keepalives",
     "keepalives_idle",
 )
-
-
-class UnsupportedConnectionError(ConfigError):
-    """An Airflow connection cannot be turned into a SQLAlchemy URL (type or fields)."""
 
 
 def build_sqlalchemy_url(conn: Connection, extra: dict[str, Any]) -> str:

@@ -15,11 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelguard.config import ModelguardConfig
-from modelguard.exceptions import ArtifactIntegrityError, ModelguardError
-
-
-class EstimatorError(ModelguardError):
-    """The estimator factory cannot be imported or failed to fit."""
+from modelguard.exceptions import ArtifactIntegrityError, EstimatorError
 
 
 def _safe(run_id: str | None) -> str:

@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from modelguard.exceptions import ModelguardError
+from modelguard.exceptions import StoreError
 from modelguard.retraining.cooldown import (
     COOLDOWN,
     RETRAIN,
@@ -74,10 +74,6 @@ __all__ = [
 
 _WRITE_ATTEMPTS = 3
 _T = TypeVar("_T")
-
-
-class StoreError(ModelguardError):
-    """The result store refused a write (inconsistent records, bad interval, ...)."""
 
 
 def _interval_columns() -> list[sa.Column]:
