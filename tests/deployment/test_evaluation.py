@@ -18,18 +18,21 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from modelguard.config import DeploymentConfig, load_config
+from modelguard.core.scoring import ModelScores, score_model
 from modelguard.core.window import Window
 from modelguard.deployment.evaluation import (
     EvaluationResult,
-    ModelInterfaceError,
-    ModelScores,
     PostDeploymentCheck,
     compare,
     gate_windows,
     post_deployment_check,
-    score_model,
 )
-from modelguard.exceptions import ConfigError, DataValidationError, SchemaMismatchError
+from modelguard.exceptions import (
+    ConfigError,
+    DataValidationError,
+    ModelInterfaceError,
+    SchemaMismatchError,
+)
 
 TARGET = "engaged"
 

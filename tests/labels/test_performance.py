@@ -14,7 +14,7 @@ from sklearn.calibration import calibration_curve
 from email_engagement.generator import generate_sends
 from email_engagement.model import train_model
 from email_engagement.schema import FEATURES, LABEL_COLUMN
-from modelguard.deployment.evaluation import score_model
+from modelguard.core.scoring import score_model
 from modelguard.exceptions import DataValidationError
 from modelguard.labels.performance import (
     Degradation,

@@ -26,29 +26,31 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats as _sps
 
-from modelguard.config import PRIMARY_METRICS, DeploymentConfig, section_with
+from modelguard.config import DeploymentConfig, section_with
 from modelguard.core import stats
-from modelguard.core.window import Window, to_naive_utc
-from modelguard.exceptions import (
-    DataValidationError,
-    ModelInterfaceError,
-    SchemaMismatchError,
+from modelguard.core.records import fields_from_dict
+from modelguard.core.scoring import (
+    ModelScores,
+    binary_labels,
+    check_threshold,
+    positive_probabilities,
+    require_predict_proba,
+    score_model,
+    scores_from_probabilities,
 )
+from modelguard.core.window import Window, to_naive_utc
+from modelguard.exceptions import DataValidationError, InvalidArgumentError, MalformedResultError
 
 __all__ = [
     "DECISIONS",
     "POST_DEPLOYMENT_STATUSES",
     "EvaluationResult",
-    "ModelInterfaceError",
-    "ModelScores",
     "PostDeploymentCheck",
     "compare",
     "gate_windows",
     "post_deployment_check",
     "resolve_deployment_config",
-    "score_model",
 ]
 
 DECISIONS = ("deploy", "reject")
@@ -64,219 +66,6 @@ _UNDEFINED_BECAUSE = {
     "f1": "no positive labels and no positive predictions",
     "roc_auc": "only one class among the labels",
 }
-
-
-# --------------------------------------------------------------------------- scores
-
-
-@dataclass(frozen=True)
-class ModelScores:
-    """Metrics of one model on one labelled frame, predictions = ``proba >= threshold``.
-
-    A metric whose denominator is zero is None, never NaN: ``roc_auc`` when only one class is
-    present, ``precision`` without positive predictions, ``recall`` without positive labels,
-    ``f1`` without either. ``positive_rate`` is the share predicted positive, ``engagement_rate``
-    the share actually positive.
-    """
-
-    accuracy: float
-    precision: float | None
-    recall: float | None
-    f1: float | None
-    roc_auc: float | None
-    log_loss: float
-    n: int
-    positive_rate: float
-    engagement_rate: float
-
-    def metric(self, name: str) -> float | None:
-        """The value of one primary metric (accuracy, precision, recall, f1, roc_auc)."""
-        if name not in PRIMARY_METRICS:
-            raise ValueError(
-                f"{name!r} is not a primary metric; allowed: {', '.join(PRIMARY_METRICS)}"
-            )
-        return getattr(self, name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelScores:
-        values = _take(cls, data)
-        values["n"] = int(values["n"])
-        for f in fields(cls):
-            if f.name != "n" and values[f.name] is not None:
-                values[f.name] = float(values[f.name])
-        return cls(**values)
-
-
-def score_model(
-    model: Any, frame: Any, target: str, *, threshold: float = 0.5
-) -> tuple[ModelScores, np.ndarray]:
-    """Score ``model`` on the labelled ``frame``.
-
-    The model gets ``frame`` without the ``target`` column (pipelines select their own
-    columns); a row is predicted positive when ``predict_proba(X)[:, 1] >= threshold``.
-    Returns the scores and the predicted labels (int8 0/1 array aligned with the frame's rows);
-    ``predictions == frame[target]`` is the per-row correctness that McNemar pairs.
-
-    Raises DataValidationError on an empty frame, a missing target column, or a target with
-    missing labels or values other than 0/1; ModelInterfaceError when the model has no usable
-    ``predict_proba``; SchemaMismatchError when the model cannot score the frame's columns.
-    """
-    threshold = _check_threshold(threshold)
-    y = _labels(frame, target, "frame")
-    proba = _probabilities(model, frame.drop(columns=[target]), len(y), "model")
-    return _scores(y, proba, threshold)
-
-
-def _scores(y: np.ndarray, proba: np.ndarray, threshold: float) -> tuple[ModelScores, np.ndarray]:
-    n = int(y.size)
-    pred = (proba >= threshold).astype(np.int8)
-    positive = y == 1
-    predicted = pred == 1
-    tp = int(np.count_nonzero(positive & predicted))
-    fp = int(np.count_nonzero(~positive & predicted))
-    fn = int(np.count_nonzero(positive & ~predicted))
-    tn = n - tp - fp - fn
-    n_pos = tp + fn
-    n_neg = n - n_pos
-    clipped = np.clip(proba, np.finfo(np.float64).eps, 1 - np.finfo(np.float64).eps)
-    log_loss = -float(np.mean(np.where(positive, np.log(clipped), np.log1p(-clipped))))
-    scores = ModelScores(
-        accuracy=(tp + tn) / n,
-        precision=_ratio(tp, tp + fp),
-        recall=_ratio(tp, n_pos),
-        f1=_ratio(2 * tp, 2 * tp + fp + fn),
-        roc_auc=_roc_auc(positive, proba, n_pos, n_neg),
-        log_loss=log_loss,
-        n=n,
-        positive_rate=(tp + fp) / n,
-        engagement_rate=n_pos / n,
-    )
-    return scores, pred
-
-
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
-def _roc_auc(positive: np.ndarray, proba: np.ndarray, n_pos: int, n_neg: int) -> float | None:
-    """Mann-Whitney form of the ROC AUC: tied scores count one half (average ranks)."""
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = _sps.rankdata(proba)
-    rank_sum = float(ranks[positive].sum())
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
-# --------------------------------------------------------------------------- input checks
-
-
-def _check_threshold(threshold: Any) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise ValueError(f"threshold must be a number in (0, 1); got {threshold!r}")
-    threshold = float(threshold)
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must be in (0, 1); got {threshold}")
-    return threshold
-
-
-def _labels(frame: Any, target: str, what: str) -> np.ndarray:
-    """The target column as an int8 0/1 array; every problem raised with counts."""
-    if not hasattr(frame, "columns") or not hasattr(frame, "drop"):
-        raise DataValidationError(
-            f"the {what} must be a pandas DataFrame; got {type(frame).__name__}"
-        )
-    if target not in frame.columns:
-        columns = [str(c) for c in frame.columns]
-        shown = ", ".join(columns[:30]) + (", ..." if len(columns) > 30 else "")
-        raise DataValidationError(
-            f"target column {target!r} is not in the {what}; its columns are: {shown or '(none)'}"
-        )
-    n = len(frame)
-    if n == 0:
-        raise DataValidationError(f"the {what} is empty (0 rows); evaluation needs labelled rows")
-    column = frame[target]
-    missing = np.asarray(column.isna().to_numpy(), dtype=bool)
-    n_missing = int(np.count_nonzero(missing))
-    if n_missing:
-        raise DataValidationError(
-            f"target column {target!r} has {n_missing} missing label(s) among {n} rows of the "
-            f"{what}; pass only rows whose outcome has matured"
-        )
-    values = column.to_numpy()
-    if values.dtype.kind == "b":
-        return values.astype(np.int8)
-    if values.dtype.kind in "iuf":
-        bad = ~np.isin(values, (0, 1))
-    else:
-        # object columns: Python/numpy numbers equal to 0 or 1, True/False; never strings
-        bad = np.fromiter((not _is_binary_label(v) for v in values), dtype=bool, count=n)
-    n_bad = int(np.count_nonzero(bad))
-    if n_bad:
-        examples = sorted({repr(v) for v in values[bad].tolist()})[:5]
-        raise DataValidationError(
-            f"target column {target!r} must hold only 0/1 labels; {n_bad} of {n} rows hold other "
-            f"values, e.g. {', '.join(examples)}"
-        )
-    return np.asarray(values, dtype=np.float64).astype(np.int8)
-
-
-def _is_binary_label(value: Any) -> bool:
-    if isinstance(value, bool | np.bool_):
-        return True
-    return isinstance(value, numbers.Real) and value in (0, 1)
-
-
-def _require_predict_proba(model: Any, name: str) -> Any:
-    predict_proba = getattr(model, "predict_proba", None)
-    if not callable(predict_proba):
-        raise ModelInterfaceError(
-            f"the {name} ({type(model).__name__}) has no predict_proba method; the gate needs "
-            "probabilistic classifiers (e.g. a scikit-learn pipeline ending in a classifier)"
-        )
-    return predict_proba
-
-
-def _probabilities(model: Any, X: Any, n: int, name: str) -> np.ndarray:
-    """Column 1 of ``model.predict_proba(X)`` after checking it is an (n, 2) probability array
-    whose second column is the class 1."""
-    predict_proba = _require_predict_proba(model, name)
-    classes = getattr(model, "classes_", None)
-    if classes is not None:
-        classes_list = np.asarray(classes).tolist()
-        binary = len(classes_list) == 2 and all(_is_binary_label(c) for c in classes_list)
-        if not binary or [bool(c) for c in classes_list] != [False, True]:
-            raise ModelInterfaceError(
-                f"the {name} was trained on classes {classes_list}; expected the two classes "
-                "[0, 1] so that predict_proba(X)[:, 1] is the probability of 1"
-            )
-    try:
-        proba = predict_proba(X)
-    except (KeyError, ValueError) as exc:
-        raise SchemaMismatchError(
-            f"the {name} ({type(model).__name__}) cannot score the frame: {exc}"
-        ) from exc
-    try:
-        proba = np.asarray(proba, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ModelInterfaceError(
-            f"the {name}'s predict_proba returned {type(proba).__name__}, not a numeric array"
-        ) from None
-    if proba.ndim != 2 or proba.shape != (n, 2):
-        raise ModelInterfaceError(
-            f"the {name}'s predict_proba returned shape {proba.shape}; expected ({n}, 2), one "
-            "row per frame row and one column per class 0 and 1"
-        )
-    positive = proba[:, 1]
-    bad = ~np.isfinite(positive) | (positive < 0) | (positive > 1)
-    if bad.any():
-        raise ModelInterfaceError(
-            f"the {name}'s predict_proba returned {int(np.count_nonzero(bad))} value(s) in "
-            "column 1 that are not probabilities in [0, 1] (NaN, inf or out of range)"
-        )
-    return positive
 
 
 def resolve_deployment_config(
@@ -344,7 +133,7 @@ class EvaluationResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
         """Inverse of :meth:`to_dict` (the derived ``deploy`` key is ignored)."""
-        values = _take(cls, data)
+        values = fields_from_dict(cls, data)
         values["champion"] = ModelScores.from_dict(values["champion"])
         values["challenger"] = ModelScores.from_dict(values["challenger"])
         values["reasons"] = tuple(str(r) for r in values["reasons"])
@@ -363,7 +152,7 @@ class EvaluationResult:
         if values["improvement"] is not None:
             values["improvement"] = float(values["improvement"])
         if values["decision"] not in DECISIONS:
-            raise ValueError(f"decision {values['decision']!r} is not one of {DECISIONS}")
+            raise MalformedResultError(f"decision {values['decision']!r} is not one of {DECISIONS}")
         return cls(**values)
 
 
@@ -388,14 +177,14 @@ def compare(
     ``primary_metric="f1"``) and are validated like the config file.
     """
     cfg = resolve_deployment_config(config, **overrides)
-    threshold = _check_threshold(cfg.decision_threshold)
-    y = _labels(validation_frame, target, "validation frame")
+    threshold = check_threshold(cfg.decision_threshold)
+    y = binary_labels(validation_frame, target, "validation frame")
     X = validation_frame.drop(columns=[target])
-    champion_scores, champion_pred = _scores(
-        y, _probabilities(champion, X, y.size, "champion"), threshold
+    champion_scores, champion_pred = scores_from_probabilities(
+        y, positive_probabilities(champion, X, y.size, "champion"), threshold
     )
-    challenger_scores, challenger_pred = _scores(
-        y, _probabilities(challenger, X, y.size, "challenger"), threshold
+    challenger_scores, challenger_pred = scores_from_probabilities(
+        y, positive_probabilities(challenger, X, y.size, "challenger"), threshold
     )
     n = int(y.size)
     mc = stats.mcnemar(y, champion_pred, challenger_pred)
@@ -523,9 +312,13 @@ def gate_windows(
     validation window starts.) Both windows are half-open and naive UTC.
     """
     if isinstance(label_delay_hours, bool) or not isinstance(label_delay_hours, numbers.Real):
-        raise ValueError(f"label_delay_hours must be a number >= 0; got {label_delay_hours!r}")
+        raise InvalidArgumentError(
+            f"label_delay_hours must be a number >= 0; got {label_delay_hours!r}"
+        )
     if not (math.isfinite(label_delay_hours) and label_delay_hours >= 0):
-        raise ValueError(f"label_delay_hours must be finite and >= 0; got {label_delay_hours}")
+        raise InvalidArgumentError(
+            f"label_delay_hours must be finite and >= 0; got {label_delay_hours}"
+        )
     matured = to_naive_utc(as_of) - timedelta(hours=float(label_delay_hours))
     split = matured - timedelta(days=config.post_deployment_window_days)
     validation = Window(start=split - timedelta(days=config.validation_window_days), end=split)
@@ -560,9 +353,9 @@ class PostDeploymentCheck:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PostDeploymentCheck:
-        values = _take(cls, data)
+        values = fields_from_dict(cls, data)
         if values["status"] not in POST_DEPLOYMENT_STATUSES:
-            raise ValueError(
+            raise MalformedResultError(
                 f"status {values['status']!r} is not one of {POST_DEPLOYMENT_STATUSES}"
             )
         values["n"] = int(values["n"])
@@ -593,10 +386,10 @@ def post_deployment_check(
     """
     cfg = resolve_deployment_config(config, **overrides)
     if isinstance(expected, bool) or not isinstance(expected, numbers.Real):
-        raise ValueError(f"expected must be a number in [0, 1]; got {expected!r}")
+        raise InvalidArgumentError(f"expected must be a number in [0, 1]; got {expected!r}")
     expected = float(expected)
     if not (math.isfinite(expected) and 0 <= expected <= 1):
-        raise ValueError(f"expected must be a metric value in [0, 1]; got {expected}")
+        raise InvalidArgumentError(f"expected must be a metric value in [0, 1]; got {expected}")
     metric = cfg.primary_metric
     max_drop = float(cfg.post_deployment_max_drop)
 
@@ -611,7 +404,7 @@ def post_deployment_check(
             reason=reason,
         )
 
-    _require_predict_proba(model, "model")
+    require_predict_proba(model, "model")
     if hasattr(frame, "columns") and target in frame.columns and len(frame) == 0:
         return result(
             "inconclusive",
@@ -668,13 +461,3 @@ def _finite(x: float, what: str) -> float:
     if not math.isfinite(x):  # never reaches XCom, the registry or a report as NaN/inf
         raise DataValidationError(f"the {what} came out as {x}; please report this input")
     return x
-
-
-def _take(cls: type, data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValueError(f"{cls.__name__}.from_dict needs a dict; got {type(data).__name__}")
-    names = [f.name for f in fields(cls)]
-    missing = [name for name in names if name not in data]
-    if missing:
-        raise ValueError(f"{cls.__name__}.from_dict: missing key(s) {', '.join(missing)}")
-    return {name: data[name] for name in names}

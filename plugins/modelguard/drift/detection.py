@@ -236,7 +236,9 @@ class DriftReport:
 # ----------------------------------------------------------------------------- column handling
 
 
-def _require_columns(frame, features: dict[str, str], what: str) -> None:
+def require_columns(frame, features: dict[str, str], what: str) -> None:
+    """:class:`DataValidationError` naming the feature columns ``frame`` (``what``) lacks.
+    Shared with concept drift, which reads the same profile's features."""
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -245,7 +247,9 @@ def _require_columns(frame, features: dict[str, str], what: str) -> None:
         )
 
 
-def _numeric_values(frame, name: str, what: str) -> np.ndarray:
+def numeric_values(frame, name: str, what: str) -> np.ndarray:
+    """Feature ``name`` as float64 (missing = NaN); an all-missing or non-numeric column is a
+    :class:`DataValidationError` saying how to fix it."""
     import pandas as pd
 
     col = frame[name]
@@ -313,16 +317,16 @@ def build_reference_profile(
             raise ProfileError(f"feature {name!r}: type {kind!r} is not one of {FEATURE_TYPES}")
     if len(frame) == 0:
         raise DataValidationError("reference data has no rows; a profile needs training data")
-    _require_columns(frame, features, what)
+    require_columns(frame, features, what)
     y = _target_values(frame, target) if target else None
     profiles: dict[str, FeatureProfile] = {}
     for name, kind in features.items():
         if kind == "numeric":
-            values = _numeric_values(frame, name, what)
+            values = numeric_values(frame, name, what)
             valid, n_missing = _sorted_valid(values)
             edges = stats.quantile_edges(valid, bins, assume_sorted=True)
             counts = stats.bin_counts_sorted(valid, edges, n_missing)
-            concept = _numeric_concept(values, edges, y) if y is not None else {}
+            concept = numeric_concept(values, edges, y) if y is not None else {}
             profiles[name] = NumericProfile(
                 edges=edges,
                 counts=counts,
@@ -364,7 +368,7 @@ def _target_values(frame, target: str) -> np.ndarray:
     return y.to_numpy(dtype=np.float64)
 
 
-def _mutual_information(bin_index: np.ndarray, n_bins: int, y: np.ndarray) -> tuple[float, list]:
+def mutual_information(bin_index: np.ndarray, n_bins: int, y: np.ndarray) -> tuple[float, list]:
     """MI (nats) between a binned feature and a 0/1 target, and the target rate per bin."""
     table = np.zeros((n_bins, 2))
     np.add.at(table, (bin_index, (y > 0.5).astype(np.int64)), 1)
@@ -380,10 +384,12 @@ def _mutual_information(bin_index: np.ndarray, n_bins: int, y: np.ndarray) -> tu
     return mi, rates
 
 
-def _numeric_concept(values: np.ndarray, edges: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+def numeric_concept(values: np.ndarray, edges: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Feature->target relation of numeric ``values`` binned with the profile's ``edges``: MI,
+    correlation and the target rate per bin (missing values last)."""
     missing = np.isnan(values)
     idx = np.where(missing, edges.size + 1, np.searchsorted(edges, values, side="left"))
-    mi, rates = _mutual_information(idx, edges.size + 2, y)
+    mi, rates = mutual_information(idx, edges.size + 2, y)
     ok = ~missing
     corr = None
     if ok.sum() > 2 and values[ok].std() > 0 and y[ok].std() > 0:
@@ -396,7 +402,7 @@ def _categorical_concept(col, y: np.ndarray) -> dict[str, Any]:
 
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     idx = np.where(codes < 0, len(uniques), codes)
-    mi, rates = _mutual_information(idx, len(uniques) + 1, y)
+    mi, rates = mutual_information(idx, len(uniques) + 1, y)
     return {"mutual_information": mi, "correlation": None, "target_rate_by_bin": rates}
 
 
@@ -436,12 +442,12 @@ def detect_drift(
             f"current window has {n_current} rows, fewer than drift_detection.min_rows "
             f"({th.min_rows}); widen the window or lower min_rows"
         )
-    _require_columns(current_frame, profile.feature_types, what)
+    require_columns(current_frame, profile.feature_types, what)
 
     partial: dict[str, dict[str, Any]] = {}
     for name, ref in profile.features.items():
         if isinstance(ref, NumericProfile):
-            partial[name] = _numeric_drift(ref, _numeric_values(current_frame, name, what), th)
+            partial[name] = _numeric_drift(ref, numeric_values(current_frame, name, what), th)
         else:
             counts, values = _categorical_codes(current_frame, name, what)
             partial[name] = _categorical_drift(ref, counts, values, th)
@@ -497,7 +503,7 @@ def _numeric_drift(ref: NumericProfile, values: np.ndarray, th) -> dict[str, Any
         "n_current": int(values.size),
         "n_missing": n_missing,
         "new_categories": {},
-        "bins": _bins(_edge_labels(ref.edges), ref.counts, cur_counts),
+        "bins": _bins(edge_labels(ref.edges), ref.counts, cur_counts),
         "pvalue": None,
     }
     if "ks" in th.numeric_tests:
@@ -621,7 +627,8 @@ def _finite(x: float | None) -> float | None:
     return x
 
 
-def _edge_labels(edges: np.ndarray) -> list[str]:
+def edge_labels(edges: np.ndarray) -> list[str]:
+    """Display labels of the bins of ``edges``: right-closed intervals, then missing."""
     bounds = ["-inf", *(f"{e:.4g}" for e in edges), "inf"]
     labels = [f"({lo}, {hi}]" for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
     labels[-1] = labels[-1][:-1] + ")"

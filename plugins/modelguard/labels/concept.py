@@ -63,18 +63,23 @@ from typing import Any
 import numpy as np
 
 from modelguard.config import DriftDetectionConfig
-from modelguard.deployment.evaluation import _labels
+from modelguard.core.scoring import binary_labels
 from modelguard.drift.detection import (
     MISSING_LABEL,
     NumericProfile,
     ReferenceProfile,
-    _edge_labels,
-    _mutual_information,
-    _numeric_concept,
-    _numeric_values,
-    _require_columns,
+    edge_labels,
+    mutual_information,
+    numeric_concept,
+    numeric_values,
+    require_columns,
 )
-from modelguard.exceptions import DataValidationError, InsufficientDataError, ProfileError
+from modelguard.exceptions import (
+    DataValidationError,
+    InsufficientDataError,
+    InvalidArgumentError,
+    ProfileError,
+)
 
 __all__ = [
     "METHODS",
@@ -235,14 +240,14 @@ def detect_concept_drift(
     min_bin_rows = _positive_int(min_bin_rows, "min_bin_rows")
     min_rows = _positive_int(min_rows, "min_rows")
     base_ref = _reference_rate(profile, target)
-    y = _labels(frame, target, "labelled window").astype(np.float64)
+    y = binary_labels(frame, target, "labelled window").astype(np.float64)
     n = int(y.size)
     if n < min_rows:
         raise InsufficientDataError(
             f"labelled window has {n} rows, fewer than min_rows ({min_rows}); concept drift "
             "needs matured outcomes, widen the window or wait for labels"
         )
-    _require_columns(frame, profile.feature_types, "labelled window")
+    require_columns(frame, profile.feature_types, "labelled window")
     proba = _predictions(predictions, frame, n)
     method = "reference_rates" if proba is None else "predictions"
     h_ref = _binary_entropy(base_ref)
@@ -310,17 +315,17 @@ def _feature_concept(
             f"{n_ref.size} bins; rebuild the profile"
         )
     if isinstance(ref, NumericProfile):
-        values = _numeric_values(frame, name, "labelled window")
-        current = _numeric_concept(values, ref.edges, y)
+        values = numeric_values(frame, name, "labelled window")
+        current = numeric_concept(values, ref.edges, y)
         missing = np.isnan(values)
         idx = np.where(missing, ref.edges.size + 1, np.searchsorted(ref.edges, values, "left"))
         n_bins = ref.edges.size + 2
-        labels = _edge_labels(ref.edges)
+        labels = edge_labels(ref.edges)
         corr = current["correlation"]
     else:
         idx = _category_index(frame[name], ref.categories, name)
         n_bins = len(ref.categories) + 2  # categories, missing, new
-        mi, rates = _mutual_information(idx, n_bins, y)
+        mi, rates = mutual_information(idx, n_bins, y)
         current = {"mutual_information": mi, "target_rate_by_bin": rates}
         labels = [*ref.categories, MISSING_LABEL, NEW_LABEL]
         corr = None
@@ -455,16 +460,16 @@ def _resolve_threshold(threshold, config: DriftDetectionConfig | None) -> float:
             config = load_config().drift_detection
         threshold = config.concept_drift_threshold
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise ValueError(f"threshold must be a positive number; got {threshold!r}")
+        raise InvalidArgumentError(f"threshold must be a positive number; got {threshold!r}")
     threshold = float(threshold)
     if not (math.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"threshold must be a positive finite number; got {threshold}")
+        raise InvalidArgumentError(f"threshold must be a positive finite number; got {threshold}")
     return threshold
 
 
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+        raise InvalidArgumentError(f"{name} must be an integer >= 1; got {value!r}")
     return int(value)
 
 

@@ -1,7 +1,7 @@
 """Realised performance of the champion on matured labels, and its degradation.
 
 Pure core: numpy only (no Airflow, no scikit-learn import; models only need ``predict_proba``).
-The metrics are those of :func:`modelguard.deployment.evaluation.score_model` (same label checks, same
+The metrics are those of :func:`modelguard.core.scoring.score_model` (same label checks, same
 definitions: a metric whose denominator is zero is None, never NaN); this module adds how well
 the scores are *calibrated* (Brier score, expected calibration error, reliability table), and
 compares a measurement with the champion's baseline.
@@ -20,8 +20,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from modelguard.deployment.evaluation import _check_threshold, _labels, _probabilities, _scores
-from modelguard.exceptions import DataValidationError
+from modelguard.core.scoring import (
+    binary_labels,
+    check_threshold,
+    positive_probabilities,
+    scores_from_probabilities,
+)
+from modelguard.exceptions import DataValidationError, InvalidArgumentError
 
 __all__ = [
     "HIGHER_IS_BETTER",
@@ -102,7 +107,7 @@ class Degradation:
 class PerformanceReport:
     """The champion's performance on one window of matured labels.
 
-    ``status`` "measured": the metrics of :class:`modelguard.deployment.evaluation.ModelScores` (predicted
+    ``status`` "measured": the metrics of :class:`modelguard.core.scoring.ModelScores` (predicted
     positive = score >= ``threshold``; ``predicted_rate`` is ModelScores' ``positive_rate``),
     ``mean_score``, and calibration: ``brier_score`` (mean squared error of the scores),
     ``expected_calibration_error`` (sum over the ``calibration_bins`` equal-width score bins of
@@ -183,18 +188,18 @@ def measure_performance(
 ) -> PerformanceReport:
     """Score ``model`` on the labelled ``frame`` (the model gets it without ``target``).
 
-    Raises as :func:`modelguard.deployment.evaluation.score_model` does (DataValidationError on an empty
+    Raises as :func:`modelguard.core.scoring.score_model` does (DataValidationError on an empty
     frame, a missing target column, missing or non-0/1 labels; ModelInterfaceError /
-    SchemaMismatchError for a model that cannot score the frame), and ValueError for a
+    SchemaMismatchError for a model that cannot score the frame), and InvalidArgumentError (a ValueError) for a
     threshold outside (0, 1) or ``bins`` < 1.
     """
-    threshold = _check_threshold(threshold)
+    threshold = check_threshold(threshold)
     if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins < 1:
-        raise ValueError(f"bins must be an integer >= 1; got {bins!r}")
+        raise InvalidArgumentError(f"bins must be an integer >= 1; got {bins!r}")
     bins = int(bins)
-    y = _labels(frame, target, "labelled window")
-    proba = _probabilities(model, frame.drop(columns=[target]), y.size, "model")
-    scores, _ = _scores(y, proba, threshold)
+    y = binary_labels(frame, target, "labelled window")
+    proba = positive_probabilities(model, frame.drop(columns=[target]), y.size, "model")
+    scores, _ = scores_from_probabilities(y, proba, threshold)
     brier, ece, table = calibration(y, proba, bins)
     return PerformanceReport(
         status="measured",
@@ -254,12 +259,12 @@ def missing_performance(reason: str, n_labelled: int, n_sends: int) -> Performan
     ``n_labelled`` / ``n_sends`` are the window's labelled rows and sends.
     """
     if not isinstance(reason, str) or not reason.strip():
-        raise ValueError(f"reason must be a non-empty string; got {reason!r}")
+        raise InvalidArgumentError(f"reason must be a non-empty string; got {reason!r}")
     for name, value in (("n_labelled", n_labelled), ("n_sends", n_sends)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+            raise InvalidArgumentError(f"{name} must be an integer >= 0; got {value!r}")
     if n_labelled > n_sends:
-        raise ValueError(f"n_labelled ({n_labelled}) cannot exceed n_sends ({n_sends})")
+        raise InvalidArgumentError(f"n_labelled ({n_labelled}) cannot exceed n_sends ({n_sends})")
     return PerformanceReport(
         status="missing",
         reason=reason,
@@ -291,10 +296,10 @@ def degradation(
     """
     higher = _metric_direction(metric)
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise ValueError(f"threshold must be a number >= 0; got {threshold!r}")
+        raise InvalidArgumentError(f"threshold must be a number >= 0; got {threshold!r}")
     threshold = float(threshold)
     if not (math.isfinite(threshold) and threshold >= 0):
-        raise ValueError(f"threshold must be a finite number >= 0; got {threshold}")
+        raise InvalidArgumentError(f"threshold must be a finite number >= 0; got {threshold}")
     if isinstance(observed, PerformanceReport):
         status, reason_missing = observed.status, observed.reason
         obs = observed.metric(metric)
@@ -302,11 +307,13 @@ def degradation(
         status, reason_missing = observed.get("status", "measured"), observed.get("reason")
         obs = observed.get(metric)
     else:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"observed must be a PerformanceReport or a dict; got {type(observed).__name__}"
         )
     if not isinstance(baseline, dict):
-        raise ValueError(f"baseline must be a dict of metrics; got {type(baseline).__name__}")
+        raise InvalidArgumentError(
+            f"baseline must be a dict of metrics; got {type(baseline).__name__}"
+        )
     raw_base = baseline.get(metric)
     obs = _number_or_none(obs)
     base = _number_or_none(raw_base)
@@ -347,12 +354,12 @@ def degradation(
 
 
 def _metric_direction(name: str) -> bool:
-    """True when higher is better; ValueError for an unknown metric."""
+    """True when higher is better; InvalidArgumentError for an unknown metric."""
     if name in HIGHER_IS_BETTER:
         return True
     if name in LOWER_IS_BETTER:
         return False
-    raise ValueError(
+    raise InvalidArgumentError(
         f"{name!r} is not a performance metric; allowed: "
         f"{', '.join(HIGHER_IS_BETTER + LOWER_IS_BETTER)}"
     )

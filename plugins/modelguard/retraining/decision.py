@@ -65,7 +65,7 @@ def importance_from_profile(profile: Any) -> dict[str, float]:
     for name, entry in features.items():
         concept = entry.get("concept") if isinstance(entry, Mapping) else entry.concept
         mi = (concept or {}).get("mutual_information")
-        out[name] = float(mi) if _is_number(mi) and math.isfinite(mi) else 0.0
+        out[name] = float(mi) if is_number(mi) and math.isfinite(mi) else 0.0
     return out
 
 
@@ -181,7 +181,8 @@ def should_retrain(
     )
 
 
-def _is_number(x: Any) -> bool:
+def is_number(x: Any) -> bool:
+    """A real number that is not a bool (``True`` is an int in Python, never a threshold)."""
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
@@ -192,7 +193,7 @@ def _normalised_importance(
         bad = {
             k: v
             for k, v in importance.items()
-            if not (_is_number(v) and math.isfinite(v) and v >= 0)
+            if not (is_number(v) and math.isfinite(v) and v >= 0)
         }
         if bad:
             raise ValueError(
@@ -220,7 +221,7 @@ def _drift_trigger(
     drifted: dict[str, dict[str, float]] = {}
     for name, entry in features.items():
         psi = entry.get("psi") if isinstance(entry, Mapping) else None
-        if _is_number(psi) and math.isfinite(psi) and psi > rc.drift_threshold:
+        if is_number(psi) and math.isfinite(psi) and psi > rc.drift_threshold:
             drifted[name] = {"psi": float(psi), "importance": weights.get(name, 0.0)}
     share = float(sum(d["importance"] for d in drifted.values()))
     fired = bool(drifted) and share >= rc.min_drifted_importance - _TOLERANCE
@@ -270,9 +271,9 @@ def _concept_trigger(concept: dict | None) -> tuple[bool, str, dict[str, Any]]:
         "evaluated": True,
         "concept_drift": bool(concept["concept_drift"]),
         "drifted_features": drifted,
-        "score": float(score) if _is_number(score) else None,
+        "score": float(score) if is_number(score) else None,
     }
-    score_text = f" (score {float(score):.3g})" if _is_number(score) else ""
+    score_text = f" (score {float(score):.3g})" if is_number(score) else ""
     if concept["concept_drift"]:
         which = ", ".join(drifted) if drifted else "(features not listed)"
         return True, f"concept: concept drift{score_text} on {which}", info
@@ -302,7 +303,7 @@ def _performance_trigger(
     metric = degradation.get("metric", "metric")
     observed, baseline = degradation.get("observed"), degradation.get("baseline")
     drop = degradation.get("relative_drop")
-    if not _is_number(drop) and _is_number(observed) and _is_number(baseline) and baseline > 0:
+    if not is_number(drop) and is_number(observed) and is_number(baseline) and baseline > 0:
         drop = (baseline - observed) / baseline
     info = {
         "evaluated": True,
@@ -310,10 +311,10 @@ def _performance_trigger(
         "metric": metric,
         "observed": observed,
         "baseline": baseline,
-        "relative_drop": float(drop) if _is_number(drop) else None,
+        "relative_drop": float(drop) if is_number(drop) else None,
         "performance_threshold": threshold,
     }
-    if _is_number(drop) and math.isfinite(drop):
+    if is_number(drop) and math.isfinite(drop):
         fired = drop - threshold > _TOLERANCE
         numbers_text = (
             f"{metric} {_fmt(observed)} vs baseline {_fmt(baseline)}: relative drop {drop:.1%}"
@@ -336,4 +337,4 @@ def _performance_trigger(
 
 
 def _fmt(x: Any) -> str:
-    return f"{x:.4g}" if _is_number(x) else str(x)
+    return f"{x:.4g}" if is_number(x) else str(x)

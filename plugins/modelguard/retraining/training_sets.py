@@ -21,7 +21,7 @@ from modelguard.exceptions import (
     InsufficientDataError,
     UnknownStrategyError,
 )
-from modelguard.retraining.decision import _is_number
+from modelguard.retraining.decision import is_number
 
 DAYS_PER_MONTH = 30
 """A "month" of ``sliding_window_months`` is 30 days: windows stay the same length whatever the
@@ -363,7 +363,7 @@ def split_holdout(training_set: TrainingSet, *, holdout_share: float | None = No
     either side would be empty or the train part holds a single class.
     """
     share = training_set.holdout_share if holdout_share is None else holdout_share
-    if not (_is_number(share) and 0 < share < 1):
+    if not (is_number(share) and 0 < share < 1):
         raise ValueError(f"holdout_share must be in (0, 1); got {share!r}")
     frame = training_set.frame
     tcol, ycol = training_set.time_column, training_set.label_column

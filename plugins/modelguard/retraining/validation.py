@@ -79,7 +79,7 @@ def validate_challenger(
     * ``holdout_classes``: both classes occur in it;
     * ``holdout_after_training``: every holdout send is later than every training send;
     * ``beats_trivial_baseline``: holdout log loss (via
-      :func:`modelguard.deployment.evaluation.score_model`) is below that of always predicting the training
+      :func:`modelguard.core.scoring.score_model`) is below that of always predicting the training
       engagement rate (accuracy against the majority class is reported, not required: at a low
       engagement rate a useful model can lose to "always no" at a fixed threshold);
     * ``roc_auc``: holdout ROC AUC >= ``min_auc`` (:data:`MIN_HOLDOUT_AUC`), i.e. the scores
@@ -90,7 +90,8 @@ def validate_challenger(
     * ``no_leakage``: training and holdout sends all precede the validation window of the gate
       at the training set's ``as_of``, and the training window ends no later than its start.
     """
-    from modelguard.deployment.evaluation import gate_windows, score_model
+    from modelguard.core.scoring import score_model
+    from modelguard.deployment.evaluation import gate_windows
 
     checks: list[tuple[str, bool, str]] = []
     metrics: dict[str, Any] = {"n_train": training_set.n_rows}
