@@ -14,7 +14,12 @@ import pytest
 import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 
-from modelguard.exceptions import ArtifactIntegrityError, NoChampionError, RegistryError
+from modelguard.exceptions import (
+    ArtifactIntegrityError,
+    ArtifactPathError,
+    NoChampionError,
+    RegistryError,
+)
 from modelguard.storage.registry import (
     ModelRegistry,
     ModelVersion,
@@ -35,8 +40,8 @@ FAKE_SHA = "0" * 64
 
 
 @pytest.fixture
-def registry(engine) -> ModelRegistry:
-    reg = ModelRegistry(engine)
+def registry(engine, tmp_path) -> ModelRegistry:
+    reg = ModelRegistry(engine, artifact_root=tmp_path)
     reg.ensure_schema()
     return reg
 
@@ -398,6 +403,25 @@ def test_load_model_checks_the_registry_hash_not_the_callers_copy(registry, smal
         }
     )
     assert type(registry.load_model(forged)) is LogisticRegression
+
+
+def test_load_model_refuses_an_artifact_outside_the_root(engine, small_model, tmp_path):
+    inside = ModelRegistry(engine, artifact_root=tmp_path / "root")
+    inside.ensure_schema()
+    uri, sha = inside.save_artifact(small_model, tmp_path / "other", "churn")
+    version = _register(inside, "churn", artifact_uri=uri, artifact_sha256=sha)
+    with pytest.raises(ArtifactPathError, match="outside the artifact root") as info:
+        inside.load_model(version)
+    assert "churn v1" in str(info.value)
+
+
+def test_a_registry_without_an_artifact_root_never_loads(engine, small_model, tmp_path):
+    registry = ModelRegistry(engine)
+    registry.ensure_schema()
+    uri, sha = registry.save_artifact(small_model, tmp_path, "churn")
+    version = _register(registry, "churn", artifact_uri=uri, artifact_sha256=sha)
+    with pytest.raises(RegistryError, match="no artifact root"):
+        registry.load_model(version)
 
 
 def test_get_version_unknown_id(registry):

@@ -39,8 +39,8 @@ ROUNDS = 5
 
 
 @pytest.fixture
-def registry(engine) -> ModelRegistry:
-    reg = ModelRegistry(engine)
+def registry(engine, tmp_path) -> ModelRegistry:
+    reg = ModelRegistry(engine, artifact_root=tmp_path)
     reg.ensure_schema()
     return reg
 
@@ -585,16 +585,16 @@ def test_rollback_refuses_when_the_champion_changes_while_it_runs(
 ):
     v1, v2 = _with_history(registry, artifact_root, "churn", 2)
     v3 = _new_version(registry, artifact_root, "churn")
-    import modelguard.storage.registry as registry_module
+    import modelguard.storage.artifacts as artifacts_module
 
-    real_sha256 = registry_module.sha256_file
+    real_sha256 = artifacts_module.sha256_file
 
     def promote_meanwhile(path):
         # Another worker promotes v3 after the rollback chose v2 as the champion to replace.
         registry.promote("churn", v3.id, expected_champion_id=v2.id, reason="better")
         return real_sha256(path)
 
-    monkeypatch.setattr(registry_module, "sha256_file", promote_meanwhile)
+    monkeypatch.setattr(artifacts_module, "sha256_file", promote_meanwhile)
     with pytest.raises(StaleDecisionError, match=rf"expected churn v2 \(id {v2.id}\), now v3"):
         registry.rollback("churn", reason="bad")
 
@@ -630,10 +630,10 @@ def test_exactly_one_champion_at_every_step(engine, registry, artifact_root):
 # --------------------------------------------------------------------------- races (processes)
 
 
-def _race_worker(url, schema, index, commands, results, barrier) -> None:
+def _race_worker(url, schema, root, index, commands, results, barrier) -> None:
     """Child process: for each command, wait at the barrier (then ``delay`` s), then act."""
     engine = child_engine(url, schema)
-    registry = ModelRegistry(engine)
+    registry = ModelRegistry(engine, artifact_root=root)
     try:
         while (command := commands.get()) is not None:
             operation, kwargs, delay = command
@@ -659,7 +659,7 @@ def _race_worker(url, schema, index, commands, results, barrier) -> None:
 class _Racers:
     """``count`` spawned processes on the test's database, released together per round."""
 
-    def __init__(self, engine, count: int) -> None:
+    def __init__(self, engine, root, count: int) -> None:
         url, schema = engine_spec(engine)
         context = multiprocessing.get_context("spawn")
         self.results = context.Queue()
@@ -669,7 +669,7 @@ class _Racers:
         self.processes = [
             context.Process(
                 target=_race_worker,
-                args=(url, schema, i, self.commands[i], self.results, self.barrier),
+                args=(url, schema, root, i, self.commands[i], self.results, self.barrier),
                 daemon=True,
             )
             for i in range(count)
@@ -705,7 +705,7 @@ def racers(engine, registry):
     started: list[_Racers] = []
 
     def start(count: int) -> _Racers:
-        started.append(_Racers(engine, count))
+        started.append(_Racers(engine, registry.artifacts.root, count))
         return started[-1]
 
     yield start

@@ -23,14 +23,14 @@ import hashlib
 import html
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from modelguard.storage.artifacts import TMP_PREFIX, atomic_write_bytes, atomic_write_text
 
 __all__ = ["ReportPaths", "summarize", "write_drift_reports"]
 
@@ -39,7 +39,6 @@ HTML_NAME = "drift_report.html"
 PLOTS_DIR = "plots"
 PSI_PLOT_NAME = "psi_by_feature.png"
 FEATURE_PLOT_PREFIX = "feature_"
-_TMP_PREFIX = ".modelguard-tmp-"
 
 # A rise (or fall) of the missing-value share at least this large is called out in the summary.
 MISSING_SHIFT_NOTE = 0.05
@@ -118,9 +117,9 @@ def write_drift_reports(
     _remove_stale_plots(plots_dir, keep={p.name for p in plot_paths})
 
     json_path = out / JSON_NAME
-    _atomic_write_text(json_path, _to_json(report))
+    atomic_write_text(json_path, _to_json(report))
     html_path = out / HTML_NAME
-    _atomic_write_text(html_path, _render_html(report, order, filenames, title))
+    atomic_write_text(html_path, _render_html(report, order, filenames, title))
     return ReportPaths(json_path=json_path, html_path=html_path, plot_paths=tuple(plot_paths))
 
 
@@ -406,29 +405,13 @@ def _shorten(text: str, limit: int) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def _remove_stale_plots(plots_dir: Path, keep: Iterable[str]) -> None:
     keep = set(keep)
     for path in plots_dir.iterdir():
         if path.name in keep or not path.is_file():
             continue
         if (path.name.startswith(FEATURE_PLOT_PREFIX) and path.suffix == ".png") or (
-            path.name.startswith(_TMP_PREFIX)
+            path.name.startswith(TMP_PREFIX)
         ):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -500,7 +483,7 @@ def _save_figure(fig: Any, path: Path) -> None:
         fig.savefig(buf, format="png", metadata={"Software": None})
     finally:
         fig.clear()
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _psi_figure(features: Mapping[str, Mapping[str, Any]], thresholds: Mapping[str, Any]) -> Any:

@@ -61,7 +61,7 @@ def evaluate_challenger(
     from modelguard.storage.registry import ModelRegistry
 
     name = config.model.name
-    registry = ModelRegistry(registry_engine)
+    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     registry.ensure_schema()
     champion = registry.get_champion(name)
     if challenger_id is None:
@@ -141,7 +141,7 @@ def deploy_challenger(*, config, registry_engine, verdict: dict[str, Any], run_i
             f"the evaluation decided {verdict.get('decision')!r}, not 'deploy': "
             + "; ".join(verdict.get("reasons", []))
         )
-    promoted = ModelRegistry(registry_engine).promote(
+    promoted = ModelRegistry(registry_engine, config.storage.artifact_root).promote(
         config.model.name,
         verdict["challenger_id"],
         expected_champion_id=verdict["champion_id"],
@@ -159,7 +159,7 @@ def deploy_challenger(*, config, registry_engine, verdict: dict[str, Any], run_i
 def reject_challenger(*, config, registry_engine, verdict: dict[str, Any], run_id=None, log=None):
     from modelguard.storage.registry import ModelRegistry
 
-    rejected = ModelRegistry(registry_engine).reject(
+    rejected = ModelRegistry(registry_engine, config.storage.artifact_root).reject(
         config.model.name,
         verdict["challenger_id"],
         run_id=run_id,
@@ -185,7 +185,7 @@ def check_deployment(
     from modelguard.deployment.evaluation import post_deployment_check
     from modelguard.storage.registry import ModelRegistry
 
-    registry = ModelRegistry(registry_engine)
+    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     champion = registry.get_champion(config.model.name)
     if champion.id != verdict["challenger_id"]:
         return {
@@ -231,7 +231,7 @@ def rollback_champion(
     ``effective_at``: the data time from which monitoring judges with the restored version."""
     from modelguard.storage.registry import ModelRegistry
 
-    result = ModelRegistry(registry_engine).rollback(
+    result = ModelRegistry(registry_engine, config.storage.artifact_root).rollback(
         config.model.name,
         target_version_id=target_version_id,
         run_id=run_id,

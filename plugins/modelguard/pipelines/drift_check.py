@@ -85,7 +85,7 @@ def run_drift_check(
     from modelguard.storage.results import DriftRunRecord, FeatureDriftRecord, ResultStore
     from modelguard.storage.source import read_window
 
-    registry = ModelRegistry(registry_engine)
+    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     registry.ensure_schema()
     champion = judged_version(registry, config.model.name, window.end, judge_with)
     profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)

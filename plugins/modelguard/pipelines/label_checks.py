@@ -73,7 +73,7 @@ def _start(
     from modelguard.pipelines.drift_check import judged_version
     from modelguard.storage.registry import ModelRegistry
 
-    registry = ModelRegistry(registry_engine)
+    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     champion = judged_version(registry, config.model.name, as_of, judge_with)
     sends, labelled = count_labels(source_engine, config, window, as_of)
     out: dict[str, Any] = {

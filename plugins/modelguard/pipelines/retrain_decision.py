@@ -49,7 +49,7 @@ def decide_retraining(
     from modelguard.storage.registry import ModelRegistry
     from modelguard.storage.results import MonitoringDecision, ResultStore
 
-    registry = ModelRegistry(registry_engine)
+    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     as_of = window.end
     champion = judged_version(registry, config.model.name, as_of, judge_with)
     drift_report = load_report(drift["report_uri"]) if drift and drift.get("report_uri") else None

@@ -2,8 +2,9 @@
 
 build the training set (strategy over the source) -> train and validate (nothing is registered
 when validation fails) -> register the challenger with its artifact and reference profile. Each
-step writes under ``storage.artifact_root`` and returns a small dict for XCom; files are
-checked by sha256 before they are loaded again.
+step writes through the artifact store (:mod:`modelguard.storage.artifacts`, under
+``storage.artifact_root``) and returns a small dict for XCom; a file is loaded again only from
+bytes that match the sha256 its step returned.
 """
 
 from __future__ import annotations
@@ -15,36 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from modelguard.config import ModelguardConfig
-from modelguard.exceptions import ArtifactIntegrityError, EstimatorError
+from modelguard.exceptions import EstimatorError
+from modelguard.storage.artifacts import ArtifactRef, ArtifactStore
 
 
 def _safe(run_id: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "manual")[:150]
 
 
-def _dump(obj: Any, path: Path) -> dict[str, str]:
-    import joblib
-
-    from modelguard.storage.registry import sha256_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
-    joblib.dump(obj, tmp)
-    tmp.replace(path)
-    return {"uri": str(path), "sha256": sha256_file(path)}
+def _dump(config: ModelguardConfig, obj: Any, run_id: str | None, name: str) -> dict[str, str]:
+    """Save what a step of run ``run_id`` leaves for the next, under ``<root>/_runs/<run>/``."""
+    store = ArtifactStore(config.storage.artifact_root)
+    return store.save(obj, Path("_runs") / _safe(run_id) / name).to_dict()
 
 
-def _load(ref: dict[str, str]) -> Any:
-    import joblib
-
-    from modelguard.storage.registry import sha256_file
-
-    path = Path(ref["uri"])
-    if not path.is_file():
-        raise ArtifactIntegrityError(f"{path} is missing; rerun the step that writes it")
-    if sha256_file(path) != ref["sha256"]:
-        raise ArtifactIntegrityError(f"{path} changed since it was written (sha256 mismatch)")
-    return joblib.load(path)
+def _load(config: ModelguardConfig, ref: dict[str, str], *, what: str) -> Any:
+    """The object a previous step wrote, from bytes checked against the sha256 it returned."""
+    return ArtifactStore(config.storage.artifact_root).load(
+        ArtifactRef.from_dict(ref),
+        what=what,
+        recorded_by="the step that wrote it",
+    )
 
 
 def resolve_estimator(path: str):
@@ -75,9 +67,7 @@ def build_training_set_step(
     training = build_training_set(
         strategy, engine=source_engine, config=config, as_of=as_of, window_months=window_months
     )
-    ref = _dump(
-        training, config.storage.artifact_root / "_runs" / _safe(run_id) / "training.joblib"
-    )
+    ref = _dump(config, training, run_id, "training.joblib")
     if log:
         log.info("Training set: %s", training.describe())
     return {"training_set": ref, "training": training.describe()}
@@ -97,8 +87,9 @@ def train_and_validate_step(
     from modelguard.retraining.validation import validate_challenger
     from modelguard.storage.registry import ModelRegistry
 
-    training = _load(built["training_set"])
-    champion = ModelRegistry(registry_engine).get_champion(config.model.name)
+    training = _load(config, built["training_set"], what="the training set")
+    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
+    champion = registry.get_champion(config.model.name)
     train, holdout = split_holdout(training)
     estimator = estimator or config.model.estimator
     fit = resolve_estimator(estimator)
@@ -114,7 +105,7 @@ def train_and_validate_step(
     if log:
         log.info("Validation: %s", report.to_dict())
     report.raise_if_failed()
-    ref = _dump(model, config.storage.artifact_root / "_runs" / _safe(run_id) / "model.joblib")
+    ref = _dump(config, model, run_id, "model.joblib")
     return {"model": ref, "validation": report.to_dict(), "training": built["training"]}
 
 
@@ -131,7 +122,7 @@ def register_step(
     """Register the validated model as a challenger, with the profile of its training data."""
     from modelguard.storage.registry import ModelRegistry
 
-    training = _load(built["training_set"])
+    training = _load(config, built["training_set"], what="the training set")
     described = trained["training"]
     metrics = {
         **trained["validation"].get("metrics", {}),
@@ -141,8 +132,8 @@ def register_step(
     }
     version = register_model(
         config,
-        ModelRegistry(registry_engine),
-        _load(trained["model"]),
+        ModelRegistry(registry_engine, config.storage.artifact_root),
+        _load(config, trained["model"], what="the trained model"),
         training.frame,
         metrics=metrics,
         training_start=training.window.start,
@@ -180,11 +171,11 @@ def register_model(
         sample_size=dd.reference_sample_size,
     )
     registry.ensure_schema()
-    uri, sha = registry.save_artifact(model, config.storage.artifact_root, config.model.name)
+    ref = ArtifactStore(config.storage.artifact_root).save_model(model, config.model.name)
     return registry.register(
         config.model.name,
-        artifact_uri=uri,
-        artifact_sha256=sha,
+        artifact_uri=ref.uri,
+        artifact_sha256=ref.sha256,
         feature_schema=config.features,
         reference_profile=profile.to_json(),
         profile_arrays=profile.arrays_bytes(),

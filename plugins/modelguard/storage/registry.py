@@ -38,33 +38,27 @@ No Airflow imports here: this module is part of the pure core.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import random
 import re
-import tempfile
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
-import joblib
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from modelguard.exceptions import (
-    ArtifactIntegrityError,
+    CandidateUnusableError,
     NoChampionError,
     RegistryError,
     RollbackFailedError,
     StaleDecisionError,
 )
+from modelguard.storage.artifacts import ArtifactRef, ArtifactStore, sha256_file
 from modelguard.storage.db import (
     JSONText,
     UTCDateTime,
@@ -250,35 +244,6 @@ class RollbackResult:
     failed_attempts: list[dict[str, Any]]
 
 
-class _CandidateUnusable(RegistryError):
-    """A rollback candidate changed status while the rollback was running (internal)."""
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _artifact_path(uri: str) -> Path:
-    """Filesystem path of an artifact URI (a plain absolute path or a ``file://`` URI)."""
-    if uri.startswith("file://"):
-        parsed = urlparse(uri)
-        if parsed.netloc not in ("", "localhost"):
-            raise ArtifactIntegrityError(
-                f"artifact URI {uri!r} names host {parsed.netloc!r}; only local files are supported"
-            )
-        return Path(unquote(parsed.path))
-    if "://" in uri:
-        raise ArtifactIntegrityError(
-            f"artifact URI {uri!r} has an unsupported scheme; use an absolute path or file://"
-        )
-    return Path(uri)
-
-
 @dataclass(frozen=True)
 class _ChampionChange:
     """One change of champion in the event log: who became champion, and from when in data
@@ -344,27 +309,8 @@ def _check_id(name: str, value: Any) -> int:
     return value
 
 
-def _verify_artifact(version: ModelVersion) -> str | None:
-    """Why the artifact of ``version`` cannot be trusted, or ``None`` when its sha256 matches.
-
-    Only hashes the file (never unpickles it).
-    """
-    try:
-        path = _artifact_path(version.artifact_uri)
-    except ArtifactIntegrityError as exc:
-        return str(exc)
-    if not path.is_file():
-        return f"artifact of {version.label} is missing: no file at {str(path)!r}"
-    try:
-        actual = sha256_file(path)
-    except OSError as exc:
-        return f"artifact of {version.label} at {str(path)!r} cannot be read: {exc}"
-    if actual != version.artifact_sha256:
-        return (
-            f"artifact of {version.label} at {str(path)!r} has sha256 {actual}, but the registry "
-            f"recorded {version.artifact_sha256}"
-        )
-    return None
+def _artifact_ref(version: ModelVersion) -> ArtifactRef:
+    return ArtifactRef(uri=version.artifact_uri, sha256=version.artifact_sha256)
 
 
 def _check_json_dict(name: str, value: Any) -> dict[str, Any]:
@@ -423,8 +369,26 @@ class ModelRegistry:
     The constructor does no I/O; call :meth:`ensure_schema` once (idempotent) before use.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, artifact_root: str | os.PathLike[str] | ArtifactStore | None = None
+    ) -> None:
         self.engine = engine
+        self.artifacts = (
+            artifact_root
+            if isinstance(artifact_root, ArtifactStore) or artifact_root is None
+            else ArtifactStore(artifact_root)
+        )
+
+    def _artifact_store(self) -> ArtifactStore:
+        """The store artifacts are loaded and verified from; a registry made without
+        ``artifact_root`` can record and read rows, but never touches a file."""
+        if self.artifacts is None:
+            raise RegistryError(
+                "this ModelRegistry has no artifact root, so it cannot load or verify model "
+                "artifacts; create it as ModelRegistry(engine, "
+                "artifact_root=config.storage.artifact_root)"
+            )
+        return self.artifacts
 
     # ------------------------------------------------------------------ schema
 
@@ -440,52 +404,25 @@ class ModelRegistry:
     def save_artifact(
         model: Any, artifact_root: str | os.PathLike[str], model_name: str
     ) -> tuple[str, str]:
-        """Dump ``model`` with joblib to ``<root>/<model_name>/<UTC timestamp>-<uuid>.joblib``.
-
-        The file is written under a temporary name and renamed into place, so a crash never
-        leaves a half-written artifact under the final name. Returns ``(uri, sha256)`` where
-        ``uri`` is the plain absolute path of the file.
-        """
+        """Dump ``model`` with joblib to ``<root>/<model_name>/<UTC timestamp>-<uuid>.joblib``
+        through the artifact store (atomic: a crash never leaves a half-written file under the
+        final name). Returns ``(uri, sha256)``, ``uri`` the plain absolute path of the file."""
         _check_model_name(model_name)
-        directory = Path(artifact_root).expanduser().resolve() / model_name
-        directory.mkdir(parents=True, exist_ok=True)
-        stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
-        final = directory / f"{stamp}-{uuid.uuid4().hex[:12]}.joblib"
-        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".joblib")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                joblib.dump(model, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, final)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        return str(final), sha256_file(final)
+        ref = ArtifactStore(artifact_root).save_model(model, model_name)
+        return ref.uri, ref.sha256
 
     def load_model(self, version: ModelVersion | int) -> Any:
         """Load the artifact of ``version`` (a :class:`ModelVersion` or a version id).
 
-        The artifact URI and sha256 are re-read from the registry. The file is read once into
-        memory, its sha256 is compared with the registry's and only those verified bytes are
-        unpickled. A missing file or a mismatch raises :class:`ArtifactIntegrityError` and
-        nothing is unpickled.
+        The artifact URI and sha256 are re-read from the registry. The file must lie under the
+        artifact root; it is read once into memory, its sha256 is compared with the registry's
+        and only those verified bytes are unpickled. A file outside the root, a missing file or
+        a mismatch raises :class:`ArtifactIntegrityError` and nothing is unpickled.
         """
         version_id = version.id if isinstance(version, ModelVersion) else version
+        store = self._artifact_store()
         current = self.get_version(version_id)
-        path = _artifact_path(current.artifact_uri)
-        if not path.is_file():
-            raise ArtifactIntegrityError(
-                f"artifact of {current.label} is missing: no file at {str(path)!r}"
-            )
-        data = path.read_bytes()
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != current.artifact_sha256:
-            raise ArtifactIntegrityError(
-                f"artifact of {current.label} at {str(path)!r} has sha256 {actual}, but the "
-                f"registry recorded {current.artifact_sha256}; refusing to load it"
-            )
-        return joblib.load(io.BytesIO(data))
+        return store.load(_artifact_ref(current), what=f"artifact of {current.label}")
 
     # ------------------------------------------------------------------ writes
 
@@ -920,6 +857,7 @@ class ModelRegistry:
         if expected_champion_id is not None:
             _check_id("expected_champion_id", expected_champion_id)
 
+        store = self._artifact_store()
         current = self.get_champion(model_name)
         if expected_champion_id is not None and current.id != expected_champion_id:
             with self.engine.connect() as conn:
@@ -963,7 +901,9 @@ class ModelRegistry:
             if candidate.status not in _RESTORABLE_STATUSES:
                 error = f"{candidate.label} has status {candidate.status!r} and cannot be restored"
             else:
-                error = _verify_artifact(candidate)
+                error = store.problem(
+                    _artifact_ref(candidate), what=f"artifact of {candidate.label}"
+                )
             if error is None:
                 try:
                     return self._restore(
@@ -975,7 +915,7 @@ class ModelRegistry:
                         failed=failed,
                         effective_at=effective_at,
                     )
-                except _CandidateUnusable as exc:
+                except CandidateUnusableError as exc:
                     error = str(exc)
             failed.append({"version_id": candidate.id, "error": error})
             with self.engine.begin() as conn:
@@ -1340,7 +1280,7 @@ class ModelRegistry:
                 STATUS_CHAMPION,
                 from_statuses=_RESTORABLE_STATUSES,
                 model_name=model_name,
-                error=_CandidateUnusable,
+                error=CandidateUnusableError,
             )
             self._append_event(
                 conn,
