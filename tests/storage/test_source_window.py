@@ -10,7 +10,13 @@ import pytest
 
 from modelguard.core.window import Window, resolve_window
 from modelguard.exceptions import DataValidationError
-from modelguard.storage.source import count_rows, engine_for_url, read_window
+from modelguard.storage.source import (
+    count_rows,
+    engine_for_url,
+    label_counts,
+    read_matured,
+    read_window,
+)
 
 DAY = datetime(2026, 9, 1)
 NEXT_DAY = datetime(2026, 9, 2)
@@ -271,3 +277,81 @@ def test_postgres_timestamp_and_timestamptz_windows(pg_url):
     ]
     with pytest.raises(DataValidationError, match="existing tables: events"):
         count_rows(engine, "missing", "ts", WINDOW)
+
+
+# -- read_matured / label_counts: one condition, exact to the microsecond ---------------------
+
+AS_OF = datetime(2026, 9, 3)
+LABEL_ROWS = [
+    # (id, sent_at, label, label known at: as stored by various writers)
+    (1, "2026-09-01 01:00:00", 1, "2026-09-03 00:00:00"),  # exactly as_of: matured
+    (2, "2026-09-01 02:00:00", 0, "2026-09-03 00:00:00.000000"),  # exactly as_of: matured
+    (3, "2026-09-01 03:00:00", 1, "2026-09-03T00:00:00Z"),  # exactly as_of: matured
+    (4, "2026-09-01 04:00:00", 0, "2026-09-03T02:00:00+02:00"),  # = as_of: matured
+    (5, "2026-09-01 05:00:00", 1, "2026-09-03 00:00:00.000001"),  # 1 µs late: not matured
+    (6, "2026-09-01 06:00:00", 0, "2026-09-02 23:59:59.999999"),  # 1 µs early: matured
+    (7, "2026-09-01 07:00:00", 1, "2026-09-03T00:00:00.5Z"),  # late: not matured
+    (8, "2026-09-01 08:00:00", 0, "2026-09-03 01:59:59.999999+02:00"),  # early: matured
+    (9, "2026-09-01 09:00:00", None, "2026-09-02 00:00:00"),  # no label: not matured
+    (10, "2026-09-01 10:00:00", 1, None),  # no label time: not matured
+    (11, "2026-09-01 23:59:59.999999", 1, "2026-09-02 00:00:00"),  # last µs of the window
+    (12, "2026-09-02 00:00:00", 1, "2026-09-02 00:00:00"),  # the window's end: out
+]
+MATURED_IDS = [1, 2, 3, 4, 6, 8, 11]
+
+
+@pytest.fixture
+def labelled_url(tmp_path) -> str:
+    path = tmp_path / "labelled.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE sends (id INTEGER, sent_at TIMESTAMP, y INTEGER, y_at TEXT)")
+        conn.executemany("INSERT INTO sends VALUES (?, ?, ?, ?)", LABEL_ROWS)
+    conn.close()
+    return f"sqlite:///{path}"
+
+
+def test_read_matured_and_label_counts_agree_to_the_microsecond(labelled_url):
+    engine = engine_for_url(labelled_url)
+    names = ("sends", "sent_at", "y", "y_at")
+    frame = read_matured(engine, *names, WINDOW, AS_OF, ["id", "y", "y_at"])
+    assert frame["id"].tolist() == MATURED_IDS
+    assert frame["y_at"].dt.tz is None  # naive UTC, like the time column
+    assert frame["y_at"].max() == datetime(2026, 9, 3)
+    assert label_counts(engine, *names, WINDOW, AS_OF) == (11, len(MATURED_IDS))
+    # an aware as_of is converted to UTC; a microsecond earlier drops the rows known at as_of
+    aware = datetime(2026, 9, 3, 2, tzinfo=timezone(timedelta(hours=2)))
+    assert read_matured(engine, *names, WINDOW, aware, ["id"])["id"].tolist() == MATURED_IDS
+    before = AS_OF - timedelta(microseconds=1)
+    assert read_matured(engine, *names, WINDOW, before, ["id"])["id"].tolist() == [6, 8, 11]
+    assert label_counts(engine, *names, WINDOW, before) == (11, 3)
+
+
+def test_read_matured_names_missing_columns(labelled_url):
+    engine = engine_for_url(labelled_url)
+    with pytest.raises(DataValidationError, match="'known_at' not found in table 'sends'"):
+        read_matured(engine, "sends", "sent_at", "y", "known_at", WINDOW, AS_OF, ["id"])
+
+
+@pytest.mark.postgres
+def test_postgres_read_matured_and_label_counts_agree(pg_url):
+    import sqlalchemy as sa
+
+    engine = engine_for_url(pg_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("CREATE TABLE sends (id int, sent_at timestamp, y int, y_at timestamptz)")
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO sends VALUES "
+                "(1, '2026-09-01 01:00', 1, '2026-09-03 02:00+02'),"  # exactly as_of: matured
+                "(2, '2026-09-01 02:00', 0, '2026-09-03 00:00:00.000001+00'),"  # 1 µs late
+                "(3, '2026-09-01 03:00', NULL, '2026-09-02 00:00+00'),"  # no label
+                "(4, '2026-09-01 04:00', 1, '2026-09-02 23:59:59.999999+00')"  # matured
+            )
+        )
+    names = ("sends", "sent_at", "y", "y_at")
+    frame = read_matured(engine, *names, WINDOW, AS_OF, ["id", "y_at"])
+    assert frame["id"].tolist() == [1, 4]
+    assert frame["y_at"].tolist() == [AS_OF, datetime(2026, 9, 2, 23, 59, 59, 999999)]
+    assert label_counts(engine, *names, WINDOW, AS_OF) == (4, 2)

@@ -18,18 +18,21 @@ from modelguard.exceptions import InsufficientDataError, RegistryError, SchemaMi
 
 
 def read_labelled(source_engine, config: ModelguardConfig, window: Window, as_of: datetime):
-    """Sends of ``window`` whose outcome had matured by ``as_of``: features and label only."""
-    import pandas as pd
-
-    from modelguard.storage.source import read_window
+    """Sends of ``window`` whose outcome had matured by ``as_of``: features and label only
+    (:func:`modelguard.storage.source.read_matured`, the one reader of matured labels)."""
+    from modelguard.storage.source import read_matured
 
     src = config.source
-    columns = [src.time_column, src.label_column, src.label_time_column, *config.features]
-    frame = read_window(source_engine, src.table, src.time_column, window, columns)
-    matured = (pd.to_datetime(frame[src.label_time_column]) <= as_of) & frame[
-        src.label_column
-    ].notna()
-    labelled = frame.loc[matured, [*config.features, src.label_column]].reset_index(drop=True)
+    labelled = read_matured(
+        source_engine,
+        src.table,
+        src.time_column,
+        src.label_column,
+        src.label_time_column,
+        window,
+        as_of,
+        [*config.features, src.label_column],
+    )
     labelled[src.label_column] = labelled[src.label_column].astype(int)
     return labelled
 

@@ -12,7 +12,6 @@ from urllib.parse import unquote, urlparse
 from modelguard.config import ModelguardConfig
 from modelguard.core.window import Window
 from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END
-from modelguard.pipelines.label_checks import count_labels
 
 
 def load_report(uri: str) -> dict[str, Any]:
@@ -46,6 +45,7 @@ def decide_retraining(
     """
     from modelguard.pipelines.drift_check import judged_version
     from modelguard.retraining.decision import importance_from_profile, should_retrain
+    from modelguard.retraining.training_sets import count_new_labelled_rows
     from modelguard.storage.registry import ModelRegistry
     from modelguard.storage.results import MonitoringDecision, ResultStore
 
@@ -57,8 +57,8 @@ def decide_retraining(
     store.ensure_schema()
     new_labels = None
     if champion.training_end is not None and champion.training_end < as_of:
-        _sends, new_labels = count_labels(
-            source_engine, config, Window(champion.training_end, as_of), as_of
+        new_labels = count_new_labelled_rows(
+            source_engine, config, since=champion.training_end, as_of=as_of
         )
     decision = should_retrain(
         drift_report,

@@ -94,28 +94,23 @@ def _read_matured(
     engine: Any, config: ModelguardConfig, window: Window, as_of: datetime, *, what: str
 ):
     """Rows of ``window`` whose outcome is known and was known by ``as_of``, checked."""
-    import pandas as pd
-
-    from modelguard.storage.source import read_window
+    from modelguard.storage.source import label_counts, read_matured
 
     src = config.source
-    features = list(config.features)
-    columns = [src.time_column, *features, src.label_column, src.label_time_column]
-    frame = read_window(engine, src.table, src.time_column, window, columns)
-    n_sent = len(frame)
-    label_known_at = pd.to_datetime(frame[src.label_time_column], utc=True, format="ISO8601")
-    matured = frame[src.label_column].notna().to_numpy() & (
-        label_known_at.dt.tz_localize(None) <= pd.Timestamp(as_of)
-    ).to_numpy(dtype=bool)
-    frame = frame.loc[matured, [src.time_column, *features, src.label_column]]
-    frame = frame.reset_index(drop=True)
+    names = (src.table, src.time_column, src.label_column, src.label_time_column)
+    columns = [src.time_column, *config.features, src.label_column]
+    frame = read_matured(engine, *names, window, as_of, columns)
     n = len(frame)
+
+    def sends() -> int:  # only for the message of a window that cannot be trained on
+        return label_counts(engine, *names, window, as_of)[0]
+
     rc = config.retraining
     span = f"before {window.end.isoformat()}" if window.start == _EARLIEST else str(window)
     where = f"{what} {span} (outcomes matured by {as_of.isoformat()})"
     if n == 0:
         raise InsufficientDataError(
-            f"no matured labels in the training window {where}: {n_sent} send(s) in the window, "
+            f"no matured labels in the training window {where}: {sends()} send(s) in the window, "
             f"none with a {src.label_column!r} outcome known by as_of"
         )
     labels = frame[src.label_column].to_numpy()
@@ -134,7 +129,7 @@ def _read_matured(
     if n < rc.min_training_rows:
         raise InsufficientDataError(
             f"only {n} matured labelled row(s) in the training window {where} "
-            f"({n_sent} sends); retraining.min_training_rows is {rc.min_training_rows}"
+            f"({sends()} sends); retraining.min_training_rows is {rc.min_training_rows}"
         )
     if n_pos in (0, n):
         raise DataValidationError(
@@ -331,25 +326,24 @@ def count_new_labelled_rows(
     engine: Any, config: ModelguardConfig, *, since: datetime, as_of: datetime
 ) -> int:
     """Sends in ``[since, as_of)`` whose outcome had matured by ``as_of``: the new evidence a
-    retraining would add since ``since`` (typically the champion's training end)."""
-    import pandas as pd
-
-    from modelguard.storage.source import read_window
+    retraining would add since ``since`` (typically the champion's training end). Counted by
+    :func:`modelguard.storage.source.label_counts`, the one count of matured labels."""
+    from modelguard.storage.source import label_counts
 
     since, as_of = to_naive_utc(since), to_naive_utc(as_of)
     if since >= as_of:
         return 0
     src = config.source
-    frame = read_window(
+    _sends, labelled = label_counts(
         engine,
         src.table,
         src.time_column,
+        src.label_column,
+        src.label_time_column,
         Window(since, as_of),
-        [src.time_column, src.label_column, src.label_time_column],
+        as_of,
     )
-    known_at = pd.to_datetime(frame[src.label_time_column], utc=True, format="ISO8601")
-    matured = frame[src.label_column].notna() & (known_at.dt.tz_localize(None) <= as_of)
-    return int(matured.sum())
+    return labelled
 
 
 def split_holdout(training_set: TrainingSet, *, holdout_share: float | None = None):

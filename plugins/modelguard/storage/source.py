@@ -10,8 +10,16 @@ Time comparison per backend:
   and ``timestamptz`` columns both compare correctly with naive-UTC bounds.
 * SQLite stores date-times as text in whatever form the writer chose (``2026-09-01 00:00:00``,
   ``...00:00:00.000000``, ``2026-09-01T00:00:00Z``, ``...+02:00``). Comparing those strings
-  with a bound string is wrong at the boundaries, so both sides go through ``julianday()``,
-  which understands all of them (precision: 1 ms).
+  with a bound string is wrong at the boundaries. ``julianday()`` understands all of them but
+  rounds to the millisecond, so it only decides rows more than 2 ms from a bound; the rows near
+  a bound are compared as integer microseconds since 1970 (UTC), read from the text itself
+  (whole seconds and offset through ``strftime('%s', ...)`` on the text without its fraction,
+  plus the fraction's digits). Exact to the microsecond, as PostgreSQL and pandas compare, at
+  about the cost of ``julianday()``. Rows are ordered by ``julianday()``.
+
+Labelled rows matured by ``as_of`` (the outcome is known and its label time is at or before
+``as_of``) have one reader, :func:`read_matured`, and one count, :func:`label_counts`, both on
+the same SQL condition, so a count and the rows later read for it agree to the row.
 
 A database that cannot be opened (:class:`~modelguard.exceptions.ConnectionFailedError`) or a
 missing table (:class:`~modelguard.exceptions.TableNotFoundError`) is reported before any query,
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -35,7 +44,8 @@ if TYPE_CHECKING:
 
     from modelguard.core.window import Window
 
-_SQLITE_TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+_EPOCH = datetime(1970, 1, 1)
+_ONE_MICROSECOND = timedelta(microseconds=1)
 
 _ENGINES: dict[tuple[int, str], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -173,22 +183,74 @@ def _check_columns(table: str, wanted: list[str], existing: list[str]) -> None:
         )
 
 
-def _time_expr(engine: Engine, time_column: str) -> sa.ColumnElement[Any]:
-    """The expression used to compare and order by the time column."""
+def _sqlite_microseconds(text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """Microseconds since 1970 (UTC) of a SQLite date-time text, exactly.
+
+    ``YYYY-MM-DD HH:MM:SS`` (or ``T``) is the first 19 characters; a fraction, when there is
+    one, starts at the 20th with ``.``; whatever follows it is the offset (``Z``, ``+02:00``)
+    or nothing. ``strftime('%s')`` of the text without the fraction gives whole seconds (no
+    rounding, offset applied); the fraction's first six digits give the microseconds.
+    """
+    f = sa.func
+    has_fraction = f.substr(text, 20, 1) == "."
+    after_dot = f.substr(text, 21)
+    offset_after_fraction = f.ltrim(after_dot, "0123456789")
+    digits = f.substr(after_dot, 1, f.length(after_dot) - f.length(offset_after_fraction))
+    offset = sa.case((has_fraction, offset_after_fraction), else_=f.substr(text, 20))
+    seconds = sa.cast(f.strftime("%s", f.substr(text, 1, 19).concat(offset)), sa.BigInteger)
+    micros = sa.case(
+        (has_fraction, sa.cast(f.substr(digits.concat("000000"), 1, 6), sa.BigInteger)),
+        else_=0,
+    )
+    return seconds * 1_000_000 + micros
+
+
+def _order_expr(engine: Engine, time_column: str) -> sa.ColumnElement[Any]:
+    """What rows are ordered by: the time column (on SQLite its ``julianday()``)."""
     if engine.dialect.name == "sqlite":
         return sa.func.julianday(sa.column(time_column))
     return sa.column(time_column, sa.DateTime())
 
 
-def _bound(engine: Engine, value: Any) -> sa.ColumnElement[Any]:
-    if engine.dialect.name == "sqlite":
-        return sa.func.julianday(sa.literal(value.strftime(_SQLITE_TS_FORMAT), sa.String()))
-    return sa.literal(value, sa.DateTime())
+# Beyond this distance (in days) from a bound, julianday()'s rounding to the millisecond cannot
+# change a comparison: only rows closer than that pay for the exact expression.
+_JULIANDAY_SLACK = 2 / 86_400_000
+
+
+def _compare(engine: Engine, time_column: str, op: str, value: datetime) -> sa.ColumnElement[bool]:
+    """``time_column <op> value`` (op: ``>=``, ``<`` or ``<=``) exact to the microsecond.
+
+    On SQLite, ``julianday()`` decides every row more than 2 ms from the bound (fast), and
+    :func:`_sqlite_microseconds` the rows near it (exact)."""
+    if engine.dialect.name != "sqlite":
+        return sa.column(time_column, sa.DateTime()).op(op)(sa.literal(value, sa.DateTime()))
+    text = sa.column(time_column)
+    day = sa.func.julianday(text)
+    bound = sa.func.julianday(sa.literal(value.isoformat(sep=" "), sa.String()))
+    exact = _sqlite_microseconds(text).op(op)(
+        sa.literal((value - _EPOCH) // _ONE_MICROSECOND, sa.BigInteger())
+    )
+    if op == ">=":
+        return sa.or_(
+            day > bound + _JULIANDAY_SLACK, sa.and_(day >= bound - _JULIANDAY_SLACK, exact)
+        )
+    return sa.or_(day < bound - _JULIANDAY_SLACK, sa.and_(day <= bound + _JULIANDAY_SLACK, exact))
+
+
+def _matured_clause(
+    engine: Engine, label_column: str, label_time_column: str, as_of: datetime
+) -> sa.ColumnElement[bool]:
+    """The outcome is known and was known by ``as_of`` (inclusive)."""
+    return sa.and_(
+        sa.column(label_column).is_not(None), _compare(engine, label_time_column, "<=", as_of)
+    )
 
 
 def _window_clause(engine: Engine, time_column: str, window: Window) -> sa.ColumnElement[bool]:
-    expr = _time_expr(engine, time_column)
-    return sa.and_(expr >= _bound(engine, window.start), expr < _bound(engine, window.end))
+    return sa.and_(
+        _compare(engine, time_column, ">=", window.start),
+        _compare(engine, time_column, "<", window.end),
+    )
 
 
 def count_rows(engine: Engine, table: str, time_column: str, window: Window) -> int:
@@ -217,6 +279,52 @@ def read_window(
     returned as naive-UTC ``datetime64`` whatever the storage (SQLite text, PostgreSQL
     ``timestamp``/``timestamptz``).
     """
+    return _read(engine, table, time_column, window, columns)
+
+
+def read_matured(
+    engine: Engine,
+    table: str,
+    time_column: str,
+    label_column: str,
+    label_time_column: str,
+    window: Window,
+    as_of: datetime,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Rows of ``table`` sent in ``[window.start, window.end)`` whose ``label_column`` is known
+    and whose ``label_time_column`` is at or before ``as_of`` (aware, or naive UTC): the
+    outcomes a run "as of" then may use. Ordered by ``time_column``; the two time columns, when
+    selected, come back as naive-UTC ``datetime64``. Exactly the rows :func:`label_counts`
+    counts as labelled."""
+    from modelguard.core.window import to_naive_utc
+
+    matured = _matured_clause(engine, label_column, label_time_column, to_naive_utc(as_of))
+    return _read(
+        engine,
+        table,
+        time_column,
+        window,
+        columns,
+        where=matured,
+        needed=(label_column, label_time_column),
+        times=(label_time_column,),
+    )
+
+
+def _read(
+    engine: Engine,
+    table: str,
+    time_column: str,
+    window: Window,
+    columns: list[str] | None,
+    *,
+    where: sa.ColumnElement[bool] | None = None,
+    needed: tuple[str, ...] = (),
+    times: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """The selected columns of the rows in ``window`` (and ``where``), ordered by time;
+    ``needed`` columns must exist too, ``times`` are converted like the time column."""
     import pandas as pd
 
     with connect(engine) as conn:
@@ -224,28 +332,26 @@ def read_window(
         selected = list(existing) if columns is None else list(columns)
         if not selected:
             raise DataValidationError(f"no columns requested from table {table!r}")
-        _check_columns(table, [time_column, *selected], existing)
+        _check_columns(table, [time_column, *needed, *selected], existing)
 
+        clause = _window_clause(engine, time_column, window)
         stmt = (
             sa.select(*(sa.column(c) for c in selected))
             .select_from(sa.table(name, schema=schema))
-            .where(_window_clause(engine, time_column, window))
-            .order_by(_time_expr(engine, time_column))
+            .where(clause if where is None else sa.and_(clause, where))
+            .order_by(_order_expr(engine, time_column))
         )
         result = conn.execute(stmt)
         frame = pd.DataFrame.from_records(list(result), columns=selected)
 
-    if time_column in frame.columns:
-        frame[time_column] = (
-            pd.to_datetime(frame[time_column], utc=True, format="ISO8601")
-            .dt.tz_localize(None)
-            .dt.as_unit("us")
-        )
+    for column in (time_column, *times):
+        if column in frame.columns:
+            frame[column] = (
+                pd.to_datetime(frame[column], utc=True, format="ISO8601")
+                .dt.tz_localize(None)
+                .dt.as_unit("us")
+            )
     return frame
-
-
-if TYPE_CHECKING:
-    from datetime import datetime
 
 
 def matured_window(window: Window, label_delay_hours: float) -> Window:
@@ -255,7 +361,6 @@ def matured_window(window: Window, label_delay_hours: float) -> Window:
     ``[start - delay, end - delay)`` has its final outcome by ``end``.
     """
     import math
-    from datetime import timedelta
 
     from modelguard.core.window import Window
 
@@ -284,18 +389,15 @@ def label_counts(
 
     ``labelled`` counts the sends whose ``label_column`` is not null and whose
     ``label_time_column`` is at or before ``as_of`` (aware, or naive UTC), i.e. outcomes known
-    by then.
-    One query; times compared as in :func:`count_rows`.
+    by then: the rows :func:`read_matured` reads. One query; times compared as in
+    :func:`count_rows`, exact to the microsecond.
     """
     from modelguard.core.window import to_naive_utc
 
     with connect(engine) as conn:
         schema, name, existing = _inspect_columns(conn, table)
         _check_columns(table, [time_column, label_column, label_time_column], existing)
-        known = sa.and_(
-            sa.column(label_column).is_not(None),
-            _time_expr(engine, label_time_column) <= _bound(engine, to_naive_utc(as_of)),
-        )
+        known = _matured_clause(engine, label_column, label_time_column, to_naive_utc(as_of))
         stmt = (
             sa.select(sa.func.count(), sa.func.count(sa.case((known, 1))))
             .select_from(sa.table(name, schema=schema))
