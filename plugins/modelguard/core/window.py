@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from modelguard.exceptions import DataValidationError
+from modelguard.exceptions import DataValidationError, NotADatetimeError
 
 ISO_FORMAT_HINT = (
     "an ISO 8601 date-time such as '2026-09-01T00:00:00' (naive = UTC) "
@@ -24,7 +24,7 @@ def to_naive_utc(value: datetime) -> datetime:
     so it binds identically on every driver.
     """
     if not isinstance(value, datetime):
-        raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
+        raise NotADatetimeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
     if value.tzinfo is not None and value.tzinfo.utcoffset(value) is not None:
         value = value.astimezone(UTC)
     return datetime(

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from modelguard.exceptions import MalformedResultError, NotJSONSerializableError
 from modelguard.storage.artifacts import TMP_PREFIX, atomic_write_bytes, atomic_write_text
 
 __all__ = ["ReportPaths", "summarize", "write_drift_reports"]
@@ -93,7 +94,7 @@ def write_drift_reports(
     folder are left alone.
 
     Raises:
-        ValueError: the report contains NaN or infinity (the message names the key path), or is
+        MalformedResultError (a ValueError): the report contains NaN or infinity (the message names the key path), or is
             malformed (``features`` not a mapping, bin lists of different lengths, ...). Nothing
             is written in that case.
     """
@@ -214,36 +215,40 @@ def summarize(report: Mapping[str, Any]) -> str:
 
 def _validate(report: Mapping[str, Any]) -> None:
     if not isinstance(report, Mapping):
-        raise ValueError(f"drift report must be a mapping (dict), got {type(report).__name__}")
+        raise MalformedResultError(
+            f"drift report must be a mapping (dict), got {type(report).__name__}"
+        )
     _check_finite(report, "report")
     features = report.get("features")
     if features is not None and not isinstance(features, Mapping):
-        raise ValueError(
+        raise MalformedResultError(
             f"report['features'] must be a mapping of feature name to result, "
             f"got {type(features).__name__}"
         )
     for name, feat in (features or {}).items():
         where = f"report['features'][{name!r}]"
         if not isinstance(feat, Mapping):
-            raise ValueError(f"{where} must be a mapping, got {type(feat).__name__}")
+            raise MalformedResultError(f"{where} must be a mapping, got {type(feat).__name__}")
         bins = feat.get("bins")
         if bins is None:
             continue
         if not isinstance(bins, Mapping):
-            raise ValueError(f"{where}['bins'] must be a mapping, got {type(bins).__name__}")
+            raise MalformedResultError(
+                f"{where}['bins'] must be a mapping, got {type(bins).__name__}"
+            )
         lengths = {key: len(bins.get(key) or ()) for key in ("labels", "reference", "current")}
         if len(set(lengths.values())) > 1:
-            raise ValueError(
+            raise MalformedResultError(
                 f"{where}['bins'] lists must have the same length, got "
                 + ", ".join(f"{k}={v}" for k, v in lengths.items())
             )
 
 
 def _check_finite(value: Any, path: str) -> None:
-    """Raise ValueError naming the key path of the first NaN or infinite number."""
+    """Raise MalformedResultError (a ValueError) naming the key path of the first NaN or infinite number."""
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(
+            raise MalformedResultError(
                 f"{path} is {value!r}; a drift report may contain only finite numbers "
                 f"(use null for a value that could not be computed)"
             )
@@ -262,7 +267,9 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if hasattr(value, "tolist"):  # numpy array
         return value.tolist()
-    raise TypeError(f"drift report value of type {type(value).__name__} is not JSON serialisable")
+    raise NotJSONSerializableError(
+        f"drift report value of type {type(value).__name__} is not JSON serialisable"
+    )
 
 
 def _to_json(report: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from modelguard.config import ModelguardConfig
 from modelguard.core.window import to_naive_utc
+from modelguard.exceptions import InvalidArgumentError, MalformedResultError
 
 TRIGGERS = ("drift", "concept", "performance")
 
@@ -57,7 +58,7 @@ def importance_from_profile(profile: Any) -> dict[str, float]:
     if features is None and isinstance(profile, Mapping):
         features = profile.get("features")
     if not isinstance(features, Mapping):
-        raise ValueError(
+        raise MalformedResultError(
             "expected a ReferenceProfile or its to_json() dict with a 'features' mapping; "
             f"got {type(profile).__name__}"
         )
@@ -148,7 +149,9 @@ def should_retrain(
         if isinstance(new_labelled_rows, bool) or not isinstance(
             new_labelled_rows, numbers.Integral
         ):
-            raise ValueError(f"new_labelled_rows must be an integer; got {new_labelled_rows!r}")
+            raise InvalidArgumentError(
+                f"new_labelled_rows must be an integer; got {new_labelled_rows!r}"
+            )
         details["new_labelled_rows"] = int(new_labelled_rows)
         if new_labelled_rows < rc.min_new_labelled_rows:
             blocked.append("new_labels")
@@ -196,7 +199,7 @@ def _normalised_importance(
             if not (is_number(v) and math.isfinite(v) and v >= 0)
         }
         if bad:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"reference_importance must map features to finite numbers >= 0; got {bad}"
             )
         total = float(sum(importance.values()))
@@ -216,7 +219,9 @@ def _drift_trigger(
         return False, "drift: no drift report", {"evaluated": False}
     features = report.get("features") if isinstance(report, Mapping) else None
     if not isinstance(features, Mapping):
-        raise ValueError("drift_report must be DriftReport.to_dict(): a dict with 'features'")
+        raise MalformedResultError(
+            "drift_report must be DriftReport.to_dict(): a dict with 'features'"
+        )
     weights, how = _normalised_importance(list(features), importance)
     drifted: dict[str, dict[str, float]] = {}
     for name, entry in features.items():
@@ -264,7 +269,9 @@ def _concept_trigger(concept: dict | None) -> tuple[bool, str, dict[str, Any]]:
     if concept is None:
         return False, "concept: no concept-drift check", {"evaluated": False}
     if not isinstance(concept, Mapping) or "concept_drift" not in concept:
-        raise ValueError("concept must be a dict with 'concept_drift' (and 'drifted_features')")
+        raise MalformedResultError(
+            "concept must be a dict with 'concept_drift' (and 'drifted_features')"
+        )
     drifted = [str(f) for f in concept.get("drifted_features") or []]
     score = concept.get("score")
     info = {
@@ -286,7 +293,7 @@ def _performance_trigger(
     if performance is None:
         return False, "performance: not measured (no performance result)", {"evaluated": False}
     if not isinstance(performance, Mapping):
-        raise ValueError(f"performance must be a dict; got {type(performance).__name__}")
+        raise MalformedResultError(f"performance must be a dict; got {type(performance).__name__}")
     status = performance.get("status")
     degradation = performance.get("degradation") or {}
     if status == "missing":
@@ -297,7 +304,7 @@ def _performance_trigger(
             {"evaluated": False, "status": "missing"},
         )
     if status not in ("measured", "degraded"):
-        raise ValueError(
+        raise MalformedResultError(
             f"performance['status'] must be 'measured', 'degraded' or 'missing'; got {status!r}"
         )
     metric = degradation.get("metric", "metric")

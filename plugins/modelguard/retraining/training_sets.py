@@ -19,6 +19,7 @@ from modelguard.core.window import Window, to_naive_utc
 from modelguard.exceptions import (
     DataValidationError,
     InsufficientDataError,
+    InvalidArgumentError,
     UnknownStrategyError,
 )
 from modelguard.retraining.decision import is_number
@@ -190,9 +191,11 @@ def _weights_summary(weights: np.ndarray | None) -> dict[str, float] | None:
 def _positive_number(name: str, value: Any, *, integer: bool = False) -> Any:
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}; got {value!r}")
+        raise InvalidArgumentError(
+            f"{name} must be {'an integer' if integer else 'a number'}; got {value!r}"
+        )
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be > 0; got {value!r}")
+        raise InvalidArgumentError(f"{name} must be > 0; got {value!r}")
     return int(value) if integer else float(value)
 
 
@@ -300,8 +303,8 @@ def build_training_set(
     default is ``config.retraining.default_strategy``).
 
     ``window_months`` applies only to ``sliding_window`` and ``half_life_days`` only to
-    ``weighted``; giving one to another strategy is a ``ValueError`` rather than silently
-    ignored. Raises :class:`UnknownStrategyError` for an unknown name,
+    ``weighted``; giving one to another strategy is an :class:`InvalidArgumentError` (a
+    ``ValueError``) rather than silently ignored. Raises :class:`UnknownStrategyError` for an unknown name,
     :class:`~modelguard.exceptions.InsufficientDataError` (no matured labels, fewer than
     ``min_training_rows`` rows or ``min_positive_rows`` positives) and
     :class:`~modelguard.exceptions.DataValidationError` (a single class, non-0/1 labels,
@@ -312,9 +315,11 @@ def build_training_set(
             f"unknown retraining strategy {strategy!r}; allowed: {', '.join(STRATEGIES)}"
         )
     if window_months is not None and strategy != "sliding_window":
-        raise ValueError(f"window_months applies to 'sliding_window' only, not {strategy!r}")
+        raise InvalidArgumentError(
+            f"window_months applies to 'sliding_window' only, not {strategy!r}"
+        )
     if half_life_days is not None and strategy != "weighted":
-        raise ValueError(f"half_life_days applies to 'weighted' only, not {strategy!r}")
+        raise InvalidArgumentError(f"half_life_days applies to 'weighted' only, not {strategy!r}")
     if strategy == "sliding_window":
         return sliding_window(engine, config, as_of, window_months=window_months)
     if strategy == "weighted":
@@ -358,7 +363,7 @@ def split_holdout(training_set: TrainingSet, *, holdout_share: float | None = No
     """
     share = training_set.holdout_share if holdout_share is None else holdout_share
     if not (is_number(share) and 0 < share < 1):
-        raise ValueError(f"holdout_share must be in (0, 1); got {share!r}")
+        raise InvalidArgumentError(f"holdout_share must be in (0, 1); got {share!r}")
     frame = training_set.frame
     tcol, ycol = training_set.time_column, training_set.label_column
     n = len(frame)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 from modelguard.core.window import to_naive_utc
+from modelguard.exceptions import NotJSONSerializableError, StoreError
 
 __all__ = [
     "FiniteFloat",
@@ -61,7 +62,7 @@ def add_missing_columns(engine: Engine, table: sa.Table) -> list[str]:
     missing = [c for c in table.columns if c.name not in existing]
     not_nullable = [c.name for c in missing if not c.nullable]
     if not_nullable:
-        raise RuntimeError(
+        raise StoreError(
             f"table {table.name} lacks the required column(s) {', '.join(not_nullable)}, which "
             "cannot be added to stored rows; migrate it by hand"
         )
@@ -103,7 +104,7 @@ def lock(conn: sa.Connection, name: str) -> None:
     t = locks_table
     bump = sa.update(t).where(t.c.name == name).values(counter=t.c.counter + 1)
     if conn.execute(bump).rowcount != 1:
-        raise RuntimeError(f"lock {name!r} has no row in {t.name}: call ensure_lock first")
+        raise StoreError(f"lock {name!r} has no row in {t.name}: call ensure_lock first")
 
 
 # --------------------------------------------------------------------------- datetimes
@@ -149,7 +150,7 @@ def _jsonable(value: Any) -> Any:
     # numpy (and pandas) scalars and arrays, without importing numpy here.
     if hasattr(value, "dtype") and hasattr(value, "tolist"):
         return _jsonable(value.tolist())
-    raise TypeError(
+    raise NotJSONSerializableError(
         f"value of type {type(value).__name__} cannot be stored as JSON: {value!r}; "
         "use str, int, float, bool, None, lists, tuples, dicts, datetimes or numpy values"
     )
@@ -160,7 +161,9 @@ def _json_key(key: Any) -> str:
         return key
     plain = _jsonable(key)
     if isinstance(plain, (dict, list)):
-        raise TypeError(f"a JSON object key must be a scalar, got {type(key).__name__}: {key!r}")
+        raise NotJSONSerializableError(
+            f"a JSON object key must be a scalar, got {type(key).__name__}: {key!r}"
+        )
     return json.dumps(plain) if not isinstance(plain, str) else plain
 
 
