@@ -549,7 +549,7 @@ def test_two_models_share_one_source_and_one_registry(two_models: dict) -> None:
     assert sorted(names) == ["email_engagement", "support_escalation"]
     tables = set(sa.inspect(two_models["source"]).get_table_names())
     assert {TABLE, email.source.table} <= tables
-    registry = ModelRegistry(two_models["registry"])
+    registry = ModelRegistry(two_models["registry"], tickets.storage.artifact_root)
     mine, theirs = (
         registry.get_champion(tickets.model.name),
         registry.get_champion("email_engagement"),
