@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
     from sqlalchemy.engine import Engine
 
+# modelguard's own connection type (registered by modelguard.provider_info): a SQLAlchemy URL
+# in the extra, nothing else.
+CONN_TYPE = "modelguard"
 SUPPORTED_CONN_TYPES = ("sqlite", "postgres", "postgresql")
 
 # libpq parameters an Airflow postgres connection may carry in ``extra``; passed on as URL query.
@@ -44,7 +47,8 @@ _PG_EXTRA_PARAMS = (
 def build_sqlalchemy_url(conn: Connection, extra: dict[str, Any]) -> str:
     """Turn an Airflow connection (and its decoded ``extra``) into a SQLAlchemy URL string.
 
-    * ``extra["sqlalchemy_url"]`` wins for any connection type;
+    * ``extra["sqlalchemy_url"]`` wins for any connection type (and is all a ``modelguard``
+      connection holds);
     * ``sqlite``: ``sqlite:///<host>`` (Airflow's sqlite connections keep the file path in host);
     * ``postgres``/``postgresql``: ``postgresql+psycopg2://login:password@host:port/schema``.
     """
@@ -53,6 +57,12 @@ def build_sqlalchemy_url(conn: Connection, extra: dict[str, Any]) -> str:
         return str(override)
 
     conn_type = (conn.conn_type or "").lower()
+    if conn_type == CONN_TYPE:
+        raise UnsupportedConnectionError(
+            f"connection {conn.conn_id!r} has type {CONN_TYPE!r} but no sqlalchemy_url in its "
+            'extra: set the extra to {"sqlalchemy_url": "dialect+driver://..."}, e.g. '
+            '{"sqlalchemy_url": "sqlite:////abs/path.db"}'
+        )
     if conn_type == "sqlite":
         if not conn.host:
             raise UnsupportedConnectionError(
@@ -125,6 +135,7 @@ class ModelguardDbHook(BaseHook):
 
     conn_name_attr = "conn_id"
     default_conn_name = "modelguard_source"
+    conn_type = CONN_TYPE
     hook_name = "modelguard SQL store"
 
     def __init__(self, conn_id: str = default_conn_name, logger_name: str | None = None) -> None:
