@@ -5,10 +5,11 @@ VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 VAR := $(CURDIR)/var
 
-# Airflow runs from inside the repo, on SQLite, with plugins/ and include/ importable.
-export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
+# Airflow runs from inside the repo, on SQLite. modelguard and email_engagement are editable
+# installs in the venv (no PYTHONPATH). The plugin comes from modelguard's entry point; the
+# plugins folder is an empty one outside the sources, so no plugin file is loaded a second time.
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
-export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/.airflow/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 
@@ -17,10 +18,10 @@ TEST_HOME := $(CURDIR)/.airflow/test
 
 .PHONY: demo test test-fast stack lint bench install clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock pyproject.toml include/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt -c requirements.lock
+	$(PY) -m pip install -q -r requirements-dev.txt -e . -e ./include -c requirements.lock
 	@touch $@
 
 install: $(VENV)/.installed

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
-
-from modelguard.config import load_config  # noqa: E402
-from modelguard.drift.detection import build_reference_profile, detect_drift  # noqa: E402
+from modelguard.config import load_config
+from modelguard.drift.detection import build_reference_profile, detect_drift
 
 N_ROWS = 1_000_000
 N_NUMERIC = 20

@@ -87,8 +87,10 @@ SHARED_SETTINGS = (
     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE",
     "AIRFLOW_CONN_MODELGUARD_SOURCE",
     "AIRFLOW_CONN_MODELGUARD_REGISTRY",
-    "PYTHONPATH",
 )
+# What the venv must have installed (`make install`: editable installs of the repo, no
+# PYTHONPATH): the package, and the example domain whose model the retraining DAG trains.
+REQUIRED_PACKAGES = ("modelguard", "email_engagement")
 
 # Not topology, speed: short intervals so the stack tests are fast, a modest executor.
 TUNING_SETTINGS = {
@@ -160,12 +162,6 @@ def clean_environ(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if not k.startswith(dropped)}
 
 
-def _pythonpath(inherited: str | None) -> str:
-    ours = [str(ROOT / "plugins"), str(ROOT / "include")]
-    rest = [p for p in (inherited or "").split(os.pathsep) if p and p not in ours]
-    return os.pathsep.join([*ours, *rest])
-
-
 def airflow_executable() -> Path:
     """The venv's ``airflow`` next to this interpreter (not resolved: venvs symlink python)."""
     for candidate in (
@@ -178,6 +174,28 @@ def airflow_executable() -> Path:
         f"no airflow executable next to {sys.executable} or in {ROOT / '.venv/bin'}; "
         "run this with the project's venv (make install, then .venv/bin/python)"
     )
+
+
+def check_installed(
+    airflow: Path, env: Mapping[str, str], packages: Iterable[str] = REQUIRED_PACKAGES
+) -> None:
+    """Fail before anything starts when the venv of ``airflow`` cannot import ``packages``."""
+    python = airflow.with_name("python")
+    code = (
+        "import importlib.util as u, sys; print(*(n for n in sys.argv[1:] if not u.find_spec(n)))"
+    )
+    missing = subprocess.run(
+        [str(python), "-c", code, *packages],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    if missing:
+        raise StackError(
+            f"{python} cannot import {', '.join(missing)}: install the repo into that venv "
+            "(make install, i.e. pip install -e . -e ./include -c requirements.lock)"
+        )
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -393,7 +411,6 @@ class AirflowStack:
         worker_log_port, trigger_log_port, health_port = ports
         env = clean_environ(os.environ)
         env["PATH"] = os.pathsep.join([str(airflow_executable().parent), env.get("PATH", "")])
-        env["PYTHONPATH"] = _pythonpath(os.environ.get("PYTHONPATH"))
         env["AIRFLOW_HOME"] = str(self.home)
         env.update(topology_settings())
         env.update(TUNING_SETTINGS)
@@ -408,7 +425,8 @@ class AirflowStack:
                 "AIRFLOW__API__BASE_URL": self.base_url,
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-                "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+                # The plugin comes from modelguard's entry point: an empty plugins folder.
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.home / "plugins"),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.username}:admin",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(
                     self.home / "passwords.json"
@@ -453,6 +471,7 @@ class AirflowStack:
         atexit.register(self.stop)
         began = time.monotonic()
         try:
+            check_installed(airflow_executable(), self.env)
             self._prepare_home()
             self._say(f"home {self.home}; process logs in {self.log_dir}")
             create_database(self.pg_admin_dsn, self.db_name)

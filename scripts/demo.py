@@ -4,7 +4,8 @@ Seeds months of synthetic sends in which a new audience arrives (inputs shift an
 feature->engagement relation changes), bootstraps the first champion, then runs the DAGs with
 ``airflow dags test``: monitoring on a healthy and a drifted day, the retraining that monitoring
 starts (strategy, window, McNemar gate, deployment), and a manual rollback. Run through the
-Makefile, which sets AIRFLOW_HOME, the connections and PYTHONPATH. Rerunnable: seeding replaces
+Makefile, which sets AIRFLOW_HOME and the connections (modelguard and email_engagement are
+editable installs in the venv, see `make install`). Rerunnable: seeding replaces
 its time range and a registered champion is reused.
 """
 
@@ -202,7 +203,9 @@ def _queued_conf(run_at: datetime, config) -> dict:
 
 def dags_test(var: Path, dag_id: str, run_at: datetime | None, conf: str | None = None) -> bool:
     """``airflow dags test`` in a subprocess, as a user would run it; the log goes to a file."""
-    cmd = ["airflow", "dags", "test", dag_id]
+    # The venv's airflow (next to this interpreter, not resolved), where modelguard is installed.
+    venv_airflow = Path(sys.executable).with_name("airflow")
+    cmd = [str(venv_airflow) if venv_airflow.exists() else "airflow", "dags", "test", dag_id]
     if run_at is not None:
         cmd.append(run_at.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
     if conf:

@@ -1,11 +1,14 @@
 """Test environment: Airflow runs from a folder inside the repo, on SQLite.
 
 Environment variables are set before anything imports Airflow, so plain ``pytest`` works as
-well as ``make test``.
+well as ``make test``. modelguard and email_engagement come from the venv's editable installs
+(``make install``), never from ``PYTHONPATH``: the suite stops at once when they would be
+imported from anywhere but this checkout.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -16,14 +19,28 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow" / "test"))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
-os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+# The plugin is registered by modelguard's entry point; an empty plugins folder (as the Makefile).
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / ".airflow" / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # The example model; tests of several models point it at a folder of their own.
 os.environ.setdefault("MODELGUARD_CONFIG", str(ROOT / "config" / "main_config.yaml"))
-_paths = [str(ROOT / "plugins"), str(ROOT / "include")]
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [*_paths, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p not in _paths)]
-).rstrip(os.pathsep)
+
+
+def _require_editable_install() -> None:
+    """Tests must run this checkout's code, installed the way users install it (editable)."""
+    for package, folder in (("modelguard", "plugins"), ("email_engagement", "include")):
+        spec = importlib.util.find_spec(package)
+        where = Path(spec.origin).resolve() if spec and spec.origin else None
+        if where is None or not where.is_relative_to(ROOT / folder):
+            pytest.exit(
+                f"{package} is {'imported from ' + str(where) if where else 'not installed'} "
+                f"in {sys.executable}, not from {ROOT / folder}: install the checkout with "
+                "`make install` (pip install -e . -e ./include -c requirements.lock)",
+                returncode=4,
+            )
+
+
+_require_editable_install()
 
 pytest_plugins = ["tests.conftest_db"]
 
