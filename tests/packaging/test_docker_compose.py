@@ -2,8 +2,10 @@
 
 There is no Docker engine here, so the file is parsed (PyYAML, anchors and merge keys resolved)
 and checked: one service per Airflow component, the shared ``x-airflow-common`` block, health
-checks and start order, the image built from ``docker/Dockerfile`` on the pinned Airflow, the
-repo's folders mounted and importable, the executor and Execution API, the databases (metadata
+checks and start order, the image built from ``docker/Dockerfile`` on the pinned Airflow with
+the modelguard wheels built in its first stage (a build of exactly what that stage copies is
+run here too), the repo's DAGs and config mounted, the packages coming from the image and not
+from mounts or PYTHONPATH, the executor and Execution API, the databases (metadata
 apart from modelguard's, all created by the init SQL) and the modelguard connections, and that
 every ``AIRFLOW__SECTION__KEY`` exists in the installed Airflow.
 """
@@ -16,6 +18,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -38,7 +41,10 @@ POSTGRES = "postgres"
 INIT = "airflow-init"
 COMMON = "x-airflow-common"
 # Repo folders the Airflow containers need, mounted from the repo.
-REPO_MOUNTS = ("dags", "plugins", "include", "config")
+REPO_MOUNTS = ("dags", "config")
+# Source folders of the two distributions: installed in the image as wheels, never mounted.
+INSTALLED = ("plugins", "include")
+WHEELS = ("modelguard", "modelguard_email_engagement")
 # `airflow jobs check --job-type` of the components checked through the metadata DB.
 JOB_TYPES = {"dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
 API_SERVER_DEFAULT_PORT = 8080  # [api] port
@@ -419,75 +425,168 @@ def test_start_order_waits_for_postgres_and_init(airflow_services):
 # the image
 
 
+def _stages(dockerfile: Path) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(base image, stage name or "", instructions after its FROM) of each build stage."""
+    stages = []
+    for kw, args in _dockerfile_instructions(dockerfile):
+        if kw == "FROM":
+            tokens = [t for t in args.split() if not t.startswith("--")]
+            name = tokens[2] if len(tokens) > 2 and tokens[1].upper() == "AS" else ""
+            stages.append((tokens[0], name, []))
+        else:
+            assert stages, f"{dockerfile}: {kw} before the first FROM"
+            stages[-1][2].append((kw, args))
+    assert stages, f"{dockerfile} has no FROM"
+    return stages
+
+
+def _copies(instructions) -> list[tuple[str | None, list[str], str]]:
+    """(--from stage or None, sources, destination) of each COPY/ADD."""
+    result = []
+    for kw, args in instructions:
+        if kw not in ("COPY", "ADD"):
+            continue
+        tokens = shlex.split(args)
+        flags = dict(t.partition("=")[::2] for t in tokens if t.startswith("--"))
+        paths = [t for t in tokens if not t.startswith("--")]
+        result.append((flags.get("--from"), paths[:-1], paths[-1]))
+    return result
+
+
+def _runs(instructions, command: str) -> list[list[str]]:
+    return [shlex.split(args) for kw, args in instructions if kw == "RUN" and command in args]
+
+
+def _file_after(tokens: list[str], flag: str) -> str | None:
+    for i, tok in enumerate(tokens[:-1]):
+        if tok == flag:
+            return PurePosixPath(tokens[i + 1]).name
+    return None
+
+
+def _wheel_stage(dockerfile: Path) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """The build stage that runs `pip wheel`: its name, instructions and that command."""
+    for _base, name, instructions in _stages(dockerfile)[:-1]:
+        for tokens in _runs(instructions, "pip wheel"):
+            return name, instructions, tokens
+    raise AssertionError(f"{dockerfile} has no build stage that runs `pip wheel`")
+
+
 def test_image_is_built_from_the_pinned_airflow_with_the_locked_requirements(compose_text, common):
     dockerfile = _dockerfile(common)
-    instructions = _dockerfile_instructions(dockerfile)
-    froms = [args for kw, args in instructions if kw == "FROM"]
-    assert froms, f"{dockerfile} has no FROM"
-    pin = _airflow_pin()
-    base = next(tok for tok in froms[0].split() if not tok.startswith("--"))
-    expected = f"apache/airflow:{pin}"
-    assert base == expected or base.startswith(f"{expected}-python"), (
-        f"{dockerfile} starts FROM {base}, expected {expected} (the pin in requirements.txt)"
-    )
-    if base != expected:
-        python = base.removeprefix(f"{expected}-python")
-        requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-            "requires-python"
-        ]
-        assert f"{python}.0" in SpecifierSet(requires), (
-            f"{dockerfile} uses Python {python}, outside pyproject's requires-python {requires}"
+    stages = _stages(dockerfile)
+    expected = f"apache/airflow:{_airflow_pin()}"
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    for base, _name, _ in stages:
+        assert base == expected or base.startswith(f"{expected}-python"), (
+            f"{dockerfile} has a stage FROM {base}, expected {expected} (the pin in "
+            "requirements.txt)"
         )
+        if base != expected:
+            python = base.removeprefix(f"{expected}-python")
+            assert f"{python}.0" in SpecifierSet(requires), (
+                f"{dockerfile} uses Python {python}, outside pyproject's requires-python {requires}"
+            )
 
-    copied = set()
-    for kw, args in instructions:
-        if kw in ("COPY", "ADD"):
-            copied.update(PurePosixPath(a).name for a in shlex.split(args)[:-1])
+    final = stages[-1][2]
+    copied = {PurePosixPath(s).parts[0] for frm, srcs, _ in _copies(final) if not frm for s in srcs}
     for needed in ("requirements.txt", "requirements.lock"):
         assert needed in copied, f"{dockerfile} does not COPY {needed} into the image"
-    installs = [
-        shlex.split(args) for kw, args in instructions if kw == "RUN" and "pip install" in args
-    ]
-
-    def _file_after(tokens: list[str], flag: str) -> str | None:
-        for i, tok in enumerate(tokens[:-1]):
-            if tok == flag:
-                return PurePosixPath(tokens[i + 1]).name
-        return None
-
+    for folder in INSTALLED:
+        assert folder not in copied, (
+            f"{dockerfile} copies {folder}/ into the image; it is installed as a wheel"
+        )
+    installs = _runs(final, "pip install")
     assert any(
         _file_after(t, "-r") == "requirements.txt" and _file_after(t, "-c") == "requirements.lock"
         for t in installs
     ), f"{dockerfile} has no `pip install -r requirements.txt -c requirements.lock`"
+
+    # The wheels: built by the `pip wheel` stage, copied from it, installed under the lock.
+    stage, _, wheel_cmd = _wheel_stage(dockerfile)
+    assert "--no-deps" in wheel_cmd, "the wheel stage should build the two wheels only"
+    wheel_dir = PurePosixPath(wheel_cmd[wheel_cmd.index("--wheel-dir") + 1])
+    dests = [
+        PurePosixPath(dest)
+        for frm, srcs, dest in _copies(final)
+        if frm == stage and any(PurePosixPath(s) == wheel_dir for s in srcs)
+    ]
+    assert dests, f"the image does not COPY --from={stage} the wheels of {wheel_dir}"
+    for name in WHEELS:
+        assert any(
+            _file_after(t, "-c") == "requirements.lock"
+            and any(
+                PurePosixPath(a).parent in dests
+                and PurePosixPath(a).name.startswith(f"{name}-")
+                and a.endswith(".whl")
+                for a in t
+            )
+            for t in installs
+        ), f"{dockerfile} does not `pip install {dests[0]}/{name}-*.whl -c requirements.lock`"
+
     for path, text in ((COMPOSE_FILE, compose_text), (dockerfile, dockerfile.read_text())):
         assert "_PIP_ADDITIONAL_REQUIREMENTS" not in text, (
             f"{path.name} mentions _PIP_ADDITIONAL_REQUIREMENTS; requirements belong in the image"
         )
 
 
+@pytest.mark.packaging
+def test_the_wheel_stage_copies_what_the_build_needs(common, tmp_path):
+    """Replays the wheel stage here: its COPYs into a folder, then its `pip wheel` on them."""
+    _, instructions, wheel_cmd = _wheel_stage(_dockerfile(common))
+    container = tmp_path / "container"
+    for frm, srcs, dest in _copies(instructions):
+        assert frm is None, "the wheel stage copies from another stage"
+        for src in srcs:
+            host = ROOT / src
+            assert host.exists(), f"the wheel stage copies {src}, which does not exist"
+            target = container / dest.lstrip("/")
+            if dest.endswith("/"):
+                target = target / host.name
+            if host.is_dir():
+                shutil.copytree(host, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(host, target)
+    wheel_dir = wheel_cmd[wheel_cmd.index("--wheel-dir") + 1]
+    sources = [a for a in wheel_cmd if a.startswith("/") and a != wheel_dir]
+    assert sources, f"`{' '.join(wheel_cmd)}` builds nothing"
+    out = tmp_path / "wheels"
+    cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(out)]
+    cmd += [str(container / a.lstrip("/")) for a in sources]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    built = sorted(p.name.split("-", 1)[0] for p in out.glob("*.whl"))
+    assert built == sorted(WHEELS), built
+
+
 # ---------------------------------------------------------------------------------------------
-# code, config and Python path
+# code and config
 
 
-def test_repo_folders_are_mounted_and_exist(common, common_env, mounts):
+def test_repo_folders_are_mounted_and_exist(common_env, mounts):
     for folder in REPO_MOUNTS:
         assert folder in mounts, f"{COMMON} does not mount the repo's {folder}/"
         assert (ROOT / folder).is_dir(), f"mounted repo folder {folder}/ does not exist"
-    for var, folder in (
-        ("AIRFLOW__CORE__DAGS_FOLDER", "dags"),
-        ("AIRFLOW__CORE__PLUGINS_FOLDER", "plugins"),
-    ):
-        assert common_env.get(var, f"/opt/airflow/{folder}") == mounts[folder], (
-            f"{var} is {common_env.get(var)!r} but {folder}/ is mounted at {mounts[folder]}"
+    dags = common_env.get("AIRFLOW__CORE__DAGS_FOLDER", "/opt/airflow/dags")
+    assert dags == mounts["dags"], (
+        f"AIRFLOW__CORE__DAGS_FOLDER is {dags!r} but dags/ is mounted at {mounts['dags']}"
+    )
+
+
+def test_the_packages_come_from_the_image_not_from_mounts(services, common_env, mounts):
+    for folder in INSTALLED:
+        assert folder not in mounts, (
+            f"{COMMON} mounts the repo's {folder}/; it is installed in the image as a wheel"
         )
-
-
-def test_pythonpath_has_the_mounted_include_and_plugins(common_env, mounts):
-    entries = common_env.get("PYTHONPATH", "").split(":")
-    for folder in ("include", "plugins"):
-        assert mounts.get(folder) in entries, (
-            f"PYTHONPATH {common_env.get('PYTHONPATH')!r} lacks the mounted {folder}/ "
-            f"({mounts.get(folder)})"
+    plugins = PurePosixPath(common_env.get("AIRFLOW__CORE__PLUGINS_FOLDER", "/opt/airflow/plugins"))
+    assert not any(plugins.is_relative_to(target) for target in mounts.values()), (
+        f"AIRFLOW__CORE__PLUGINS_FOLDER {plugins} is a mounted repo folder; the plugin comes "
+        "from the wheel's entry point"
+    )
+    for name, svc in services.items():
+        assert "PYTHONPATH" not in _env(svc), (
+            f"service {name} sets PYTHONPATH; modelguard and email_engagement are installed"
         )
 
 
