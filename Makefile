@@ -47,9 +47,10 @@ lint: $(VENV)/.installed
 test: lint
 	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest
 
-# Everything but the stack tests (a few minutes).
+# Everything but the stack tests and the fresh-venv wheel test (tests/packaging/test_wheel.py,
+# marker packaging: about 1.5 minutes of its own; `pytest -m packaging` runs it alone).
 test-fast: lint
-	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest -m "not stack" --ignore=tests/stack
+	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest -m "not stack and not packaging" --ignore=tests/stack
 
 # The real Airflow stack in the foreground, on the PostgreSQL of PG_ADMIN_DSN (see README).
 stack: $(VENV)/.installed

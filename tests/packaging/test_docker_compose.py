@@ -530,7 +530,6 @@ def test_image_is_built_from_the_pinned_airflow_with_the_locked_requirements(com
         )
 
 
-@pytest.mark.packaging
 def test_the_wheel_stage_copies_what_the_build_needs(common, tmp_path):
     """Replays the wheel stage here: its COPYs into a folder, then its `pip wheel` on them."""
     _, instructions, wheel_cmd = _wheel_stage(_dockerfile(common))
