@@ -5,8 +5,8 @@ VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 VAR := $(CURDIR)/var
 
-# Airflow runs from inside the repo, on SQLite. modelguard and email_engagement are editable
-# installs in the venv (no PYTHONPATH). The plugin comes from modelguard's entry point; the
+# Airflow runs from inside the repo, on SQLite. modelguard and the example models (include/) are
+# editable installs in the venv (no PYTHONPATH). The plugin comes from modelguard's entry point; the
 # plugins folder is an empty one outside the sources, so no plugin file is loaded a second time.
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/.airflow/plugins

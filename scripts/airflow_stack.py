@@ -89,8 +89,8 @@ SHARED_SETTINGS = (
     "AIRFLOW_CONN_MODELGUARD_REGISTRY",
 )
 # What the venv must have installed (`make install`: editable installs of the repo, no
-# PYTHONPATH): the package, and the example domain whose model the retraining DAG trains.
-REQUIRED_PACKAGES = ("modelguard", "email_engagement")
+# PYTHONPATH): the package, and the example models the repo's config/ names as model.estimator.
+REQUIRED_PACKAGES = ("modelguard", "email_engagement", "support_escalation")
 
 # Not topology, speed: short intervals so the stack tests are fast, a modest executor.
 TUNING_SETTINGS = {

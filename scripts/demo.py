@@ -4,7 +4,7 @@ Seeds months of synthetic sends in which a new audience arrives (inputs shift an
 feature->engagement relation changes), bootstraps the first champion, then runs the DAGs with
 ``airflow dags test``: monitoring on a healthy and a drifted day, the retraining that monitoring
 starts (strategy, window, McNemar gate, deployment), and a manual rollback. Run through the
-Makefile, which sets AIRFLOW_HOME and the connections (modelguard and email_engagement are
+Makefile, which sets AIRFLOW_HOME and the connections (modelguard and the example models are
 editable installs in the venv, see `make install`). Rerunnable: seeding replaces
 its time range and a registered champion is reused.
 """

@@ -1,7 +1,7 @@
 """Test environment: Airflow runs from a folder inside the repo, on SQLite.
 
 Environment variables are set before anything imports Airflow, so plain ``pytest`` works as
-well as ``make test``. modelguard and email_engagement come from the venv's editable installs
+well as ``make test``. modelguard and the example models come from the venv's editable installs
 (``make install``), never from ``PYTHONPATH``: the suite stops at once when they would be
 imported from anywhere but this checkout.
 """
@@ -28,7 +28,12 @@ os.environ.setdefault("MODELGUARD_CONFIG", str(ROOT / "config" / "main_config.ya
 
 def _require_editable_install() -> None:
     """Tests must run this checkout's code, installed the way users install it (editable)."""
-    for package, folder in (("modelguard", "plugins"), ("email_engagement", "include")):
+    packages = {
+        "modelguard": "plugins",
+        "email_engagement": "include",
+        "support_escalation": "include",
+    }
+    for package, folder in packages.items():
         spec = importlib.util.find_spec(package)
         where = Path(spec.origin).resolve() if spec and spec.origin else None
         if where is None or not where.is_relative_to(ROOT / folder):

@@ -1,7 +1,7 @@
 """The two distributions declare what their code imports, in ranges the lock satisfies.
 
-``pyproject.toml`` (modelguard) and ``include/pyproject.toml`` (modelguard-email-engagement)
-hold ranges; ``requirements.lock`` pins the tested set and every install uses it as
+``pyproject.toml`` (modelguard) and ``include/pyproject.toml`` (modelguard-examples) hold
+ranges; ``requirements.lock`` pins the tested set and every install uses it as
 constraints. A range the lock falls outside would make ``pip install -c requirements.lock``
 fail; an import of a distribution that is not declared works here only because something else
 pulled it in.
@@ -20,13 +20,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
-# distribution name -> (pyproject, source folder of its package, the package)
+# distribution name -> (pyproject, {package: its source folder})
 PROJECTS = {
-    "modelguard": (ROOT / "pyproject.toml", ROOT / "plugins" / "modelguard", "modelguard"),
-    "modelguard-email-engagement": (
+    "modelguard": (ROOT / "pyproject.toml", {"modelguard": ROOT / "plugins" / "modelguard"}),
+    "modelguard-examples": (
         ROOT / "include" / "pyproject.toml",
-        ROOT / "include" / "email_engagement",
-        "email_engagement",
+        {p: ROOT / "include" / p for p in ("email_engagement", "support_escalation")},
     ),
 }
 
@@ -67,7 +66,7 @@ def _imported_modules(folder: Path) -> set[str]:
 
 @pytest.mark.parametrize("dist", PROJECTS)
 def test_the_lock_satisfies_every_declared_range(dist):
-    pyproject, _, _ = PROJECTS[dist]
+    pyproject, _ = PROJECTS[dist]
     lock = _pins(ROOT / "requirements.lock")
     for req in _requirements(pyproject):
         name = canonicalize_name(req.name)
@@ -91,7 +90,8 @@ def test_requirements_txt_pins_agree_with_the_lock():
 
 def _dynamic_version(dist: str) -> str:
     """modelguard's version: read by hatchling from the package's ``__version__``."""
-    _, folder, _ = PROJECTS[dist]
+    _, packages = PROJECTS[dist]
+    (folder,) = packages.values()
     tree = ast.parse((folder / "__init__.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["__version__"]:
@@ -101,19 +101,21 @@ def _dynamic_version(dist: str) -> str:
 
 @pytest.mark.parametrize("dist", PROJECTS)
 def test_every_imported_distribution_is_declared(dist):
-    pyproject, folder, package = PROJECTS[dist]
+    pyproject, packages = PROJECTS[dist]
     declared = {canonicalize_name(r.name) for r in _requirements(pyproject)}
+    ours = {package: name for name, (_, pkgs) in PROJECTS.items() for package in pkgs}
     providers = packages_distributions()
     missing = []
-    for module in sorted(_imported_modules(folder)):
+    imported = set().union(*(_imported_modules(folder) for folder in packages.values()))
+    for module in sorted(imported):
         top = module.split(".", 1)[0]
-        if top in sys.stdlib_module_names or top == "__future__" or top == package:
+        if top in sys.stdlib_module_names or top == "__future__" or ours.get(top) == dist:
             continue
         if module.startswith("airflow.providers."):
             # a provider is its own distribution: airflow.providers.standard -> ...-standard
             needed = {canonicalize_name(f"apache-airflow-providers-{module.split('.')[2]}")}
-        elif top in ("modelguard", "email_engagement"):
-            needed = {next(n for n, (_, _, p) in PROJECTS.items() if p == top)}
+        elif top in ours:
+            needed = {ours[top]}
         else:
             needed = {canonicalize_name(d) for d in providers.get(top, [])}
             assert needed, f"{dist} imports {module}, which no installed distribution provides"

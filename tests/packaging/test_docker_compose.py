@@ -44,7 +44,7 @@ COMMON = "x-airflow-common"
 REPO_MOUNTS = ("dags", "config")
 # Source folders of the two distributions: installed in the image as wheels, never mounted.
 INSTALLED = ("plugins", "include")
-WHEELS = ("modelguard", "modelguard_email_engagement")
+WHEELS = ("modelguard", "modelguard_examples")
 # `airflow jobs check --job-type` of the components checked through the metadata DB.
 JOB_TYPES = {"dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
 API_SERVER_DEFAULT_PORT = 8080  # [api] port
@@ -585,7 +585,7 @@ def test_the_packages_come_from_the_image_not_from_mounts(services, common_env, 
     )
     for name, svc in services.items():
         assert "PYTHONPATH" not in _env(svc), (
-            f"service {name} sets PYTHONPATH; modelguard and email_engagement are installed"
+            f"service {name} sets PYTHONPATH; modelguard and the example models are installed"
         )
 
 

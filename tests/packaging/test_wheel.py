@@ -1,10 +1,11 @@
 """The wheels install into a fresh venv and work there, as in someone else's Airflow.
 
-Builds the wheels of modelguard (``pyproject.toml``) and of the example domain
-(``include/pyproject.toml``) with pip, creates a venv without system site-packages, installs
+Builds the wheels of modelguard (``pyproject.toml``) and of the example models
+(``include/pyproject.toml``: modelguard-examples) with pip, creates a venv without system site-packages, installs
 both with the pinned set (``-c requirements.lock``), and from that venv — no ``PYTHONPATH``, the
 current directory and ``AIRFLOW_HOME`` outside the repo — imports the Airflow layer, asks
-``airflow plugins`` / ``airflow providers`` what they found, and parses the repo's DAGs.
+``airflow plugins`` / ``airflow providers`` what they found, and parses the repo's DAGs for the
+repo's model configs.
 
 pip runs from the project's venv with ``--python`` (its pinned, recent pip; the fresh venv gets
 no pip of its own) and ``--no-compile`` (the venv is thrown away): about 15 s with a warm pip
@@ -29,6 +30,8 @@ import pytest
 from packaging.requirements import Requirement
 
 from modelguard import __version__
+from modelguard.config import load_config, model_config_files
+from modelguard.factory.ids import ModelDagIds
 from modelguard.provider_info import get_provider_info
 
 pytestmark = pytest.mark.packaging
@@ -36,6 +39,8 @@ pytestmark = pytest.mark.packaging
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+EXAMPLES = tomllib.loads((ROOT / "include" / "pyproject.toml").read_text())
+EXAMPLE_PACKAGES = EXAMPLES["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
 PLUGIN_SOURCE = (
     f"modelguard=={__version__}: EntryPoint(name='modelguard', "
     "value='modelguard.plugin:ModelguardPlugin', group='airflow.plugins')"
@@ -103,7 +108,7 @@ def wheels(tmp_path_factory) -> dict[str, Path]:
         ]
     )
     found = {}
-    for name in ("modelguard", "modelguard_email_engagement"):
+    for name in ("modelguard", "modelguard_examples"):
         (found[name],) = dist.glob(f"{name}-*-py3-none-any.whl")
     return found
 
@@ -174,10 +179,15 @@ def test_the_wheel_holds_the_whole_package_and_nothing_else(wheels):
         assert line in entry_points, f"entry point {line!r} missing:\n{entry_points}"
 
 
-def test_the_example_wheel_holds_email_engagement(wheels):
-    names, metadata, _ = _metadata(wheels["modelguard_email_engagement"])
-    source = ROOT / "include" / "email_engagement"
-    expected = {f"email_engagement/{p.name}" for p in source.glob("*.py")}
+def test_the_example_wheel_holds_every_example_model(wheels):
+    names, metadata, _ = _metadata(wheels["modelguard_examples"])
+    packages = sorted(p.parent.name for p in (ROOT / "include").glob("*/__init__.py"))
+    assert sorted(EXAMPLE_PACKAGES) == packages, "include/pyproject.toml misses an example package"
+    expected = {
+        f"{package}/{p.name}"
+        for package in packages
+        for p in (ROOT / "include" / package).glob("*.py")
+    }
     assert expected <= names, f"missing: {sorted(expected - names)}"
     assert not {n for n in names if n.startswith("modelguard/")}
     requires = [Requirement(r).name for r in metadata.get_all("Requires-Dist")]
@@ -198,7 +208,7 @@ def test_the_airflow_layer_imports_from_the_installed_wheels(fresh_venv):
             for e in info[section]
             for m in e["python-modules"]
         ),
-        "email_engagement.model",
+        *(f"{package}.model" for package in EXAMPLE_PACKAGES),
     ]
     classes = [c["hook-class-name"] for c in info["connection-types"]]
     code = (
@@ -208,7 +218,6 @@ def test_the_airflow_layer_imports_from_the_installed_wheels(fresh_venv):
         f"for path in {classes!r}:\n"
         "    mod, _, name = path.rpartition('.')\n"
         "    getattr(importlib.import_module(mod), name)\n"
-        "from email_engagement.model import train_model\n"
         "import importlib.resources as r\n"
         "typed = r.files('modelguard').joinpath('py.typed').is_file()\n"
         "print(json.dumps({'files': files, 'path': sys.path, 'prefix': sys.prefix,\n"
@@ -243,20 +252,23 @@ def test_airflow_providers_lists_modelguard_and_its_connection_type(fresh_venv):
 
 
 def test_the_repo_dags_parse_against_the_installed_wheels(fresh_venv):
+    """Every model config of the repo yields its DAGs, its estimator importable from the venv."""
+    configs = [load_config(path) for path in model_config_files(ROOT / "config")]
+    expected = {dag_id for c in configs for dag_id in ModelDagIds(c.model.name).all}
+    estimators = [c.model.estimator for c in configs]
     code = (
         "import json\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
         f"bag = DagBag(dag_folder={str(ROOT / 'dags')!r})\n"
+        "from modelguard.pipelines.retraining import resolve_estimator\n"
+        f"for path in {estimators!r}:\n"
+        "    resolve_estimator(path)\n"
         "print(json.dumps({'dags': sorted(bag.dags), 'errors': bag.import_errors}))\n"
     )
-    # a wheel has no config/ beside it: installed, modelguard is pointed at its config
-    out = fresh_venv.python_json(
-        code, env={"MODELGUARD_CONFIG": str(ROOT / "config" / "main_config.yaml")}
-    )
+    # a wheel has no config/ beside it: the deployment names its configs
+    out = fresh_venv.python_json(code, env={"MODELGUARD_CONFIG": str(ROOT / "config")})
     assert out["errors"] == {}, out["errors"]
-    assert {"modelguard_monitoring", "modelguard_retraining", "modelguard_deployment"} <= set(
-        out["dags"]
-    ), out["dags"]
+    assert set(out["dags"]) == expected, out["dags"]
 
 
 def test_the_modelguard_command(fresh_venv):

@@ -48,8 +48,8 @@ def resolve_estimator(path: str):
     except (ImportError, AttributeError, ValueError) as exc:
         raise EstimatorError(
             f"estimator {path!r} cannot be imported ({exc}); give 'module:function' importable "
-            "from the workers (the default, email_engagement.model:train_model, comes with the "
-            "example package: pip install ./include)"
+            "from the workers (model.estimator of the model config: a package installed where "
+            "Airflow runs; the repo's example models: pip install ./include)"
         ) from exc
 
 
