@@ -48,7 +48,7 @@ test: lint
 	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest
 
 # Everything but the stack tests and the fresh-venv wheel test (tests/packaging/test_wheel.py,
-# marker packaging: about 1.5 minutes of its own; `pytest -m packaging` runs it alone).
+# marker packaging: about a minute of its own; `pytest -m packaging` runs it alone).
 test-fast: lint
 	AIRFLOW_HOME=$(TEST_HOME) PATH=$(VENV)/bin:$$PATH $(PY) -m pytest -m "not stack and not packaging" --ignore=tests/stack
 
