@@ -32,9 +32,9 @@ $(DEMO_HOME)/.migrated: $(VENV)/.installed
 	@touch $@
 
 demo: $(DEMO_HOME)/.migrated
-	AIRFLOW_HOME=$(DEMO_HOME) \
+	AIRFLOW_HOME=$(DEMO_HOME) MODELGUARD_CONFIG=$(CURDIR)/config \
 	AIRFLOW_CONN_MODELGUARD_SOURCE='{"conn_type": "sqlite", "host": "$(VAR)/demo/email_sends.db"}' \
-	AIRFLOW_CONN_MODELGUARD_REGISTRY='{"conn_type": "sqlite", "host": "$(VAR)/demo/modelguard.storage.db"}' \
+	AIRFLOW_CONN_MODELGUARD_REGISTRY='{"conn_type": "sqlite", "host": "$(VAR)/demo/modelguard.db"}' \
 	PATH=$(VENV)/bin:$$PATH $(PY) scripts/demo.py --var $(VAR)/demo
 
 lint: $(VENV)/.installed

@@ -27,6 +27,10 @@ TRAIN_END = datetime(2026, 8, 1)
 HEALTHY_RUN = datetime(2026, 8, 20)  # monitors the 24 h before it
 DRIFTED_RUN = datetime(2026, 10, 15)
 MONITORING = "email_engagement_monitoring"
+SUPPORT_MONITORING = "support_escalation_monitoring"
+SUPPORT_LAUNCH = datetime(2026, 9, 15)  # a new product area opens and tickets grow longer
+SUPPORT_QUIET_RUN = datetime(2026, 9, 10)  # monitors the 24 h before it
+SUPPORT_LAUNCH_RUN = datetime(2026, 9, 20)
 
 
 def _url_from_conn_env(name: str) -> str:
@@ -49,7 +53,9 @@ def main() -> int:
     from modelguard.storage.results import ResultStore
     from modelguard.storage.source import engine_for_url
 
-    config = load_config()
+    folder = Path(os.environ["MODELGUARD_CONFIG"])
+    config = load_config(folder / "main_config.yaml")
+    support_config = load_config(folder / "support_escalation.yaml")
     name = config.model.name
     source = engine_for_url(_url_from_conn_env("AIRFLOW_CONN_MODELGUARD_SOURCE"))
     registry_engine = engine_for_url(_url_from_conn_env("AIRFLOW_CONN_MODELGUARD_REGISTRY"))
@@ -91,6 +97,8 @@ def main() -> int:
         f"      holdout accuracy {m['accuracy']:.3f}, ROC AUC {m['roc_auc']:.3f}, "
         f"engagement rate {m['engagement_rate']:.3f}"
     )
+
+    support_champion = bootstrap_support(support_config, source, registry_engine, registry, args)
 
     store = ResultStore(registry_engine)
     for label, run_at in (("healthy", HEALTHY_RUN), ("new-audience", DRIFTED_RUN)):
@@ -137,7 +145,62 @@ def main() -> int:
     for e in registry.events(name):
         reason = (e.reason or "")[:110]
         print(f"        {e.at:%H:%M:%S} {e.event:<22} version id {e.version_id}: {reason}")
+
+    print(f"== 6. The second model, side by side: {support_config.model.name}")
+    for label, run_at in (("quiet", SUPPORT_QUIET_RUN), ("product-launch", SUPPORT_LAUNCH_RUN)):
+        print(f"      dags test {SUPPORT_MONITORING} {run_at:%Y-%m-%dT%H:%M} ({label})")
+        if not dags_test(args.var, SUPPORT_MONITORING, run_at):
+            return 1
+        window_start = run_at - timedelta(hours=support_config.monitoring.window_hours)
+        run = store.get_drift_run(SUPPORT_MONITORING, window_start, run_at)
+        decision = store.get_decision(SUPPORT_MONITORING, window_start, run_at)
+        print(f"      {run.summary.get('text')}")
+        print(f"      decision: {decision.decision.upper()}")
+    still = registry.get_champion(support_config.model.name)
+    events = [e.event for e in registry.events(support_config.model.name)]
+    print(
+        f"      its champion is still {still.label} (was {support_champion.label}); its event "
+        f"log: {', '.join(events)}; the email model's retraining and rollback touched neither"
+    )
+    if still.id != support_champion.id:
+        print("      FAILED: the support model's champion changed")
+        return 1
     return 0
+
+
+def bootstrap_support(config, source, registry_engine, registry, args):
+    """Seed the support tickets (a product launch in September) and bootstrap its champion."""
+    from email_engagement.bootstrap import train_and_register
+    from modelguard.exceptions import NoChampionError
+    from support_escalation.generator import seed_source
+
+    print(f"== 2b. The second model, {config.model.name}: tickets with a product launch on")
+    print(f"      {SUPPORT_LAUNCH:%Y-%m-%d} (a new product area, longer messages)")
+    rows = seed_source(
+        source,
+        SEED_START,
+        SEED_END,
+        seed=11,
+        tickets_per_hour=max(args.sends_per_hour // 2, 20),
+        scenario="product_launch",
+        drift_start=SUPPORT_LAUNCH,
+    )
+    print(f"      {rows} tickets written to table {config.source.table}")
+    try:
+        champion = registry.get_champion(config.model.name)
+        print(f"      champion already registered: {champion.label}")
+    except NoChampionError:
+        champion = train_and_register(
+            config,
+            source,
+            registry_engine,
+            SEED_START,
+            TRAIN_END,
+            run_id="demo_bootstrap",
+            as_of=TRAIN_END + timedelta(hours=config.source.label_delay_hours),
+        )
+        print(f"      champion: {champion.label}, its own estimator {config.model.estimator}")
+    return champion
 
 
 def retrain(var: Path, registry, name: str, conf: dict) -> bool:

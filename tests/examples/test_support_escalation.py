@@ -15,6 +15,10 @@ import sqlalchemy as sa
 import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
+
+from modelguard.config import ModelguardConfig, load_config
+from modelguard.core.stats import psi
+from modelguard.core.window import Window
 from support_escalation import generator as gen
 from support_escalation.generator import (
     NEW_AREA,
@@ -37,10 +41,6 @@ from support_escalation.schema import (
     TIME_COLUMN,
     tickets_table,
 )
-
-from modelguard.config import ModelguardConfig, load_config
-from modelguard.core.stats import psi
-from modelguard.core.window import Window
 from tests.world import write_config as write_email_config
 
 ROOT = Path(__file__).resolve().parents[2]

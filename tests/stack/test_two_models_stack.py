@@ -53,11 +53,10 @@ def stores(pg_admin_dsn):
 @pytest.fixture(scope="module")
 def world(stores, tmp_path_factory) -> dict[str, Any]:
     """Both models seeded and bootstrapped; their configs in one folder, sharing the roots."""
-    from support_escalation.generator import seed_source
-
     from email_engagement.bootstrap import train_and_register
     from modelguard.config import load_config
     from modelguard.storage.source import engine_for_url
+    from support_escalation.generator import seed_source
 
     root = tmp_path_factory.mktemp("two-models")
     email = build_stack_world(root / "email", stores["source"], stores["registry"])
