@@ -199,3 +199,87 @@ def test_the_estimator_must_be_a_factory_path(tmp_path, raw, bad):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match="model.estimator: .* is not a factory path"):
         load_config(path)
+
+
+def test_every_error_is_reported_at_once(tmp_path, raw):
+    raw["drift_detection"]["psi_bins"] = 1
+    raw["drift_detection"]["psi_warning"] = 0.5  # cross-field, its two keys valid
+    del raw["deployment"]["min_improvement"]
+    raw["retraining"]["cooldown"] = 3
+    raw["monitoring"]["sensor_mode"] = "poke"
+    raw["monitoring"]["alert_thresholds"]["drift_critical"] = "high"
+    raw["monitoring"]["monitoring_interval"] = 4000
+    raw["features"]["industry"] = "text"
+    raw["features"]["engaged"] = "numeric"
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    errors = info.value.errors
+    expected = [
+        "drift_detection.psi_bins: 1 is out of range; allowed [2, 100]",
+        "drift_detection.psi_warning: 0.5 must be below drift_detection.psi_critical (0.25)",
+        "deployment.min_improvement: missing key (required)",
+        "retraining.cooldown: unknown key",
+        "monitoring.sensor_mode: 'poke' is not allowed",
+        "monitoring.alert_thresholds.drift_critical: 'high' is not a number",
+        "monitoring.monitoring_interval: 4000 does not divide an hour",
+        "features.industry: 'text' is not a feature type",
+        "features.engaged: is also the source's time or label column",
+    ]
+    assert len(errors) == len(expected), errors
+    for line in expected:
+        assert sum(e.startswith(line) for e in errors) == 1, (line, errors)
+    message = str(info.value)
+    assert message.splitlines()[0] == f"9 errors in config file {path}:"
+    assert [line.strip() for line in message.splitlines()[1:]] == list(errors)
+
+
+def test_a_single_error_reads_as_the_error_alone(raw):
+    raw["drift_detection"]["psi_bins"] = 1
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, base_dir=Path("."))
+    assert str(info.value) == "drift_detection.psi_bins: 1 is out of range; allowed [2, 100]"
+    assert info.value.errors == (str(info.value),)
+
+
+def test_a_bad_section_does_not_hide_the_others(raw):
+    raw["source"] = "sends"
+    raw["storage"] = {"report_root": 3}
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, base_dir=Path("."))
+    assert info.value.errors == (
+        "source: expected a mapping, got 'sends'",
+        "storage.registry_conn_id: missing key (required)",
+        "storage.artifact_root: missing key (required)",
+        "storage.report_root: 3 is not a path string",
+    )
+
+
+def test_every_bad_list_entry_and_override_is_reported(raw):
+    raw["drift_detection"]["numeric_tests"] = ["psi", "wasserstein", "energy"]
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, base_dir=Path("."))
+    assert len(info.value.errors) == 2
+    assert "'energy' is not allowed" in info.value.errors[1]
+    cfg = load_config(EXAMPLE_CONFIG)
+    with pytest.raises(ConfigError) as info:
+        with_overrides(cfg, "drift_detection", psi=0.5, psi_bins=0, psi_warning=0.3)
+    assert [e.split(":")[0] for e in info.value.errors] == [
+        "drift_detection.psi",
+        "drift_detection.psi_bins",
+        "drift_detection.psi_warning",
+    ]
+
+
+def test_config_errors_survive_pickling(raw):
+    """Airflow ships a task's exception across processes: the list must travel with it."""
+    import pickle
+
+    raw["drift_detection"]["psi_bins"] = 1
+    raw["monitoring"]["catchup"] = "no"
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, base_dir=Path("."))
+    copy_ = pickle.loads(pickle.dumps(info.value))
+    assert copy_.errors == info.value.errors and len(copy_.errors) == 2
+    assert str(copy_) == str(info.value)

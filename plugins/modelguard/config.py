@@ -21,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from modelguard.exceptions import ConfigError
+from modelguard.exceptions import ConfigError, format_errors
 
 CONFIG_ENV_VAR = "MODELGUARD_CONFIG"
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -244,13 +244,20 @@ def load_config(path: str | Path | None = None) -> ModelguardConfig:
 def config_from_dict(
     raw: Any, *, base_dir: str | Path, path: Path | None = None
 ) -> ModelguardConfig:
-    """Validate a parsed config mapping; relative paths resolve against ``base_dir``."""
+    """Validate a parsed config mapping; relative paths resolve against ``base_dir``.
+
+    Checks everything before raising: one :class:`ConfigError` whose ``errors`` lists every
+    unknown or missing key, wrong type, out-of-range value and bad choice, then every
+    cross-field check whose keys are valid on their own, each naming its key.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"config must be a mapping of sections, got {type(raw).__name__}")
-    cfg = _build(ModelguardConfig, raw, "", Path(base_dir), skip={"path"})
-    cfg = dataclasses.replace(cfg, path=path)
-    _check_cross_field(cfg)
-    return cfg
+    loader = _Loader(Path(base_dir))
+    sections = loader.collect(ModelguardConfig, raw, "", skip={"path"})
+    loader.errors.extend(_cross_field_errors(loader.valid))
+    if loader.errors:
+        raise _config_error(loader.errors, path)
+    return ModelguardConfig(**sections, path=path)
 
 
 def with_overrides(config: ModelguardConfig, section: str, **values: Any) -> ModelguardConfig:
@@ -264,47 +271,81 @@ def with_overrides(config: ModelguardConfig, section: str, **values: Any) -> Mod
 def section_with(current: Any, section: str, **values: Any) -> Any:
     """A copy of one config section with some keys replaced, validated like the file is."""
     merged = {f.name: getattr(current, f.name) for f in dataclasses.fields(current)}
-    for key, value in values.items():
+    loader = _Loader(Path("."))
+    for key in values:
         if key not in merged:
-            raise ConfigError(f"{section}.{key}: unknown key; allowed: {', '.join(merged)}")
-        merged[key] = value
-    hints = typing.get_type_hints(type(current))
-    result = _build_fields(type(current), merged, f"{section}.", Path("."), hints, set())
-    if isinstance(result, DriftDetectionConfig):
-        _check_drift_section(result)
-    return result
+            loader.errors.append(f"{section}.{key}: unknown key; allowed: {', '.join(merged)}")
+    merged.update((k, v) for k, v in values.items() if k in merged)
+    converted = loader.convert_fields(type(current), merged, f"{section}.")
+    if isinstance(current, DriftDetectionConfig):
+        loader.errors.extend(_drift_section_errors(loader.valid))
+    if loader.errors:
+        raise _config_error(loader.errors)
+    return type(current)(**converted)
 
 
-def _build(cls, raw: Any, prefix: str, base_dir: Path, skip: set[str] = frozenset()):
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
-    unknown = sorted(set(raw) - set(names))
-    if unknown:
-        raise ConfigError(
-            f"{prefix}{unknown[0]}: unknown key; allowed keys here: {', '.join(names)}"
-        )
-    missing = [n for n in names if n not in raw]
-    if missing:
-        raise ConfigError(f"{prefix}{missing[0]}: missing key (required)")
-    return _build_fields(cls, raw, prefix, base_dir, hints, skip)
+def _config_error(errors: list[str], path: Path | None = None) -> ConfigError:
+    return ConfigError(
+        format_errors(errors, f"config file {path}" if path else "the config"), errors=errors
+    )
 
 
-def _build_fields(cls, raw: dict, prefix: str, base_dir: Path, hints: dict, skip: set[str]):
-    values = {}
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        key = f"{prefix}{f.name}"
-        values[f.name] = _convert(hints[f.name], raw[f.name], key, base_dir, f.metadata)
-    return cls(**values)
+class _Loader:
+    """One pass over a config: every problem goes to ``errors`` (the pass goes on), and every
+    value that converts goes to ``valid`` under its dotted key, for the cross-field checks."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+        self.errors: list[str] = []
+        self.valid: dict[str, Any] = {}
+
+    def collect(self, cls, raw: Any, prefix: str, skip: set[str] = frozenset()) -> dict[str, Any]:
+        """The fields of ``cls`` in ``raw`` that convert, by name."""
+        if not isinstance(raw, dict):
+            self.errors.append(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
+            return {}
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
+        for key in sorted(set(raw) - set(names), key=str):
+            self.errors.append(f"{prefix}{key}: unknown key; allowed keys here: {', '.join(names)}")
+        for name in names:
+            if name not in raw:
+                self.errors.append(f"{prefix}{name}: missing key (required)")
+        present = {k: v for k, v in raw.items() if k in names}
+        return self.convert_fields(cls, present, prefix, skip)
+
+    def convert_fields(
+        self, cls, raw: dict, prefix: str, skip: set[str] = frozenset()
+    ) -> dict[str, Any]:
+        """Convert the fields of ``cls`` present in ``raw``; a field that fails is left out."""
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name in skip or f.name not in raw:
+                continue
+            key = f"{prefix}{f.name}"
+            tp = hints[f.name]
+            if dataclasses.is_dataclass(tp) and not isinstance(raw[f.name], tp):
+                before = len(self.errors)
+                nested = self.collect(tp, raw[f.name], f"{key}.")
+                if len(self.errors) == before:
+                    values[f.name] = tp(**nested)
+                continue
+            if typing.get_origin(tp) is dict and isinstance(raw[f.name], dict):
+                # the names alone, for the cross-field checks, even when a kind is wrong
+                self.valid[f"{key}.columns"] = [c for c in raw[f.name] if isinstance(c, str)]
+            try:
+                values[f.name] = _convert(tp, raw[f.name], key, self.base_dir, f.metadata)
+            except ConfigError as exc:
+                self.errors.extend(exc.errors)
+            else:
+                self.valid[key] = values[f.name]
+        return values
 
 
 def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        return value if isinstance(value, tp) else _build(tp, value, f"{key}.", base_dir)
+    if dataclasses.is_dataclass(tp) and isinstance(value, tp):
+        return value  # a section already built (section_with); raw sections go through _Loader
     if tp is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: {value!r} is not a boolean (true or false)")
@@ -345,30 +386,40 @@ def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
     if tp is datetime:
         return _parse_datetime(key, value)
     if origin is tuple:
-        if not isinstance(value, list | tuple) or not value:
-            raise ConfigError(f"{key}: {value!r} is not a non-empty list")
-        allowed = meta.get("choices")
-        for item in value:
-            if allowed and item not in allowed:
-                raise ConfigError(f"{key}: {item!r} is not allowed; allowed: {', '.join(allowed)}")
-        if len(set(value)) != len(value):
-            raise ConfigError(f"{key}: {value!r} lists an entry twice")
-        return tuple(value)
+        return _convert_list(key, value, meta.get("choices"))
     if origin is dict:
         return _convert_features(key, value)
     raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover
 
 
+def _convert_list(key: str, value: Any, allowed: tuple[str, ...] | None) -> tuple[Any, ...]:
+    if not isinstance(value, list | tuple) or not value:
+        raise ConfigError(f"{key}: {value!r} is not a non-empty list")
+    errors = [
+        f"{key}: {item!r} is not allowed; allowed: {', '.join(allowed)}"
+        for item in value
+        if allowed and item not in allowed
+    ]
+    if len({repr(v) for v in value}) != len(value):
+        errors.append(f"{key}: {value!r} lists an entry twice")
+    if errors:
+        raise ConfigError(errors=errors)
+    return tuple(value)
+
+
 def _convert_features(key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not value:
         raise ConfigError(f"{key}: expected a mapping of column -> numeric|categorical")
+    errors = []
     for column, kind in value.items():
         if not isinstance(column, str) or not _IDENTIFIER.match(column):
-            raise ConfigError(f"{key}.{column}: not a valid column name")
-        if kind not in FEATURE_TYPES:
-            raise ConfigError(
+            errors.append(f"{key}.{column}: not a valid column name")
+        elif kind not in FEATURE_TYPES:
+            errors.append(
                 f"{key}.{column}: {kind!r} is not a feature type; allowed: {', '.join(FEATURE_TYPES)}"
             )
+    if errors:
+        raise ConfigError(errors=errors)
     return dict(value)
 
 
@@ -399,21 +450,54 @@ def _check_range(key: str, value: float, rng) -> None:
         raise ConfigError(f"{key}: {value!r} is out of range; allowed {left}{lo_s}, {hi_s}{right}")
 
 
-def _check_drift_section(dd: DriftDetectionConfig) -> None:
-    if dd.psi_warning >= dd.psi_critical:
-        raise ConfigError(
-            f"drift_detection.psi_warning: {dd.psi_warning} must be below "
-            f"drift_detection.psi_critical ({dd.psi_critical})"
+def _drift_section_errors(valid: dict[str, Any]) -> list[str]:
+    warning = valid.get("drift_detection.psi_warning")
+    critical = valid.get("drift_detection.psi_critical")
+    if warning is not None and critical is not None and warning >= critical:
+        return [
+            f"drift_detection.psi_warning: {warning} must be below "
+            f"drift_detection.psi_critical ({critical})"
+        ]
+    return []
+
+
+def _cross_field_errors(valid: dict[str, Any]) -> list[str]:
+    """Checks across keys, each run when the keys it reads are valid on their own (``valid``:
+    converted values by dotted key); one whose key is wrong waits for that fix."""
+    errors = _drift_section_errors(valid)
+    interval = valid.get("monitoring.monitoring_interval")
+    if interval is not None:
+        try:
+            interval_to_cron(interval)
+        except ConfigError as exc:
+            errors.extend(exc.errors)
+    columns = [
+        valid.get(f"source.{k}") for k in ("time_column", "label_column", "label_time_column")
+    ]
+    features = valid.get("features.columns") or ()
+    for column in sorted({c for c in columns if c is not None} & set(features)):
+        errors.append(
+            f"features.{column}: is also the source's time or label column; a feature must "
+            "be a model input"
         )
+    return errors
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """A built config (or section) as converted values by dotted key, as a load collects them."""
+    flat: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            flat.update(_flatten(value, f"{prefix}{f.name}."))
+        else:
+            flat[f"{prefix}{f.name}"] = value
+            if isinstance(value, dict):
+                flat[f"{prefix}{f.name}.columns"] = list(value)
+    return flat
 
 
 def _check_cross_field(cfg: ModelguardConfig) -> None:
-    _check_drift_section(cfg.drift_detection)
-    interval_to_cron(cfg.monitoring.monitoring_interval)
-    reserved = {cfg.source.time_column, cfg.source.label_column, cfg.source.label_time_column}
-    clash = sorted(reserved & set(cfg.features))
-    if clash:
-        raise ConfigError(
-            f"features.{clash[0]}: is also the source's time or label column; a feature must "
-            "be a model input"
-        )
+    errors = _cross_field_errors(_flatten(cfg))
+    if errors:
+        raise _config_error(errors)

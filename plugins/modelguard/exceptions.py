@@ -1,12 +1,39 @@
 """Errors a user can act on. Every message names the thing that is wrong and what is allowed."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 
 class ModelguardError(Exception):
     """Base class of every modelguard error."""
 
 
 class ConfigError(ModelguardError):
-    """The configuration file is missing a key, has an unknown key, a wrong type or a bad value."""
+    """The configuration file is missing a key, has an unknown key, a wrong type or a bad value.
+
+    ``errors`` holds every problem found, one line each, each naming its key: the loader checks
+    the whole file before it raises, so one run of the config check lists everything to fix.
+    Raised with one message, ``errors`` is that message; raised with ``errors=[...]``, the
+    message is the single error as is, or a header and one indented line per error.
+    """
+
+    def __init__(self, *args: object, errors: Sequence[str] | None = None) -> None:
+        if errors is not None:
+            errors = tuple(str(e) for e in errors)
+            if not args:
+                args = (format_errors(errors),)
+        else:
+            errors = (str(args[0]),) if args else ()
+        super().__init__(*args)
+        self.errors: tuple[str, ...] = errors
+
+
+def format_errors(errors: Sequence[str], what: str = "the config") -> str:
+    """One error as it is; several as ``N errors in <what>:`` and one indented line each."""
+    if len(errors) == 1:
+        return errors[0]
+    return f"{len(errors)} errors in {what}:\n" + "\n".join(f"  {e}" for e in errors)
 
 
 class DataValidationError(ModelguardError):
