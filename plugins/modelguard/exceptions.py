@@ -52,6 +52,10 @@ class NoChampionError(RegistryError):
     """No champion is registered for a model name yet."""
 
 
+class ChampionExistsError(RegistryError):
+    """A bootstrap was asked for a model that already has a champion (and no replacement)."""
+
+
 class ArtifactIntegrityError(RegistryError):
     """A model artifact is missing or its sha256 does not match the registry."""
 

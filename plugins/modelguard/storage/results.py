@@ -748,3 +748,19 @@ class ResultStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [_from_row(DriftRunRecord, r) for r in rows]
+
+    def decisions(
+        self, model_name: str, *, decision: str | None = None, limit: int | None = None
+    ) -> list[MonitoringDecision]:
+        """Decisions of ``model_name`` over every DAG, newest interval first (only those of one
+        kind, e.g. ``retrain``, when ``decision`` is given; at most ``limit``)."""
+        t = monitoring_decisions_table
+        query = sa.select(t).where(t.c.model_name == model_name)
+        if decision is not None:
+            query = query.where(t.c.decision == decision)
+        query = query.order_by(t.c.interval_end.desc(), t.c.interval_start.desc(), t.c.dag_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [_from_row(MonitoringDecision, r) for r in rows]

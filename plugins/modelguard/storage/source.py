@@ -173,6 +173,19 @@ def check_table(engine: Engine, table: str) -> list[str]:
         return _inspect_columns(conn, table)[2]
 
 
+def missing_tables(engine: Engine, tables: list[str]) -> list[str]:
+    """Connect (a SQLite file that does not exist is refused, not created) and return those of
+    ``tables`` that the database lacks: a read-only look at a store before reading it."""
+    with connect(engine) as conn:
+        inspector = sa.inspect(conn)
+        missing = []
+        for table in tables:
+            schema, name = _split_table(table)
+            if not inspector.has_table(name, schema=schema):
+                missing.append(table)
+        return missing
+
+
 def _check_columns(table: str, wanted: list[str], existing: list[str]) -> None:
     missing = [c for c in wanted if c not in existing]
     if missing:
