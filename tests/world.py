@@ -207,3 +207,51 @@ def build_audience_world(
         as_of=matured(AUDIENCE_CHAMPION[1]),
     )
     return world
+
+
+def monitor(world: World, run_at: datetime, *, dag_id: str = "modelguard_monitoring") -> dict:
+    """One monitoring interval (the 24 h before ``run_at``) end to end without Airflow, as the
+    monitoring DAG's tasks run it: drift, performance and concept drift, then the decision.
+    Returns the decision's verdict (what ``decide`` pushes to XCom)."""
+    from modelguard.core.window import Window
+    from modelguard.drift.detection import resolve_thresholds
+    from modelguard.pipelines.drift_check import run_drift_check
+    from modelguard.pipelines.label_checks import (
+        matured_window,
+        run_concept_check,
+        run_performance_check,
+    )
+    from modelguard.pipelines.retrain_decision import decide_retraining
+    from modelguard.storage.source import engine_for_url
+
+    config = world.config
+    window = Window(run_at - timedelta(hours=config.monitoring.window_hours), run_at)
+    engines = dict(
+        source_engine=engine_for_url(world.source_url),
+        registry_engine=engine_for_url(world.registry_url),
+    )
+    drift = run_drift_check(
+        config=config,
+        thresholds=resolve_thresholds(config.drift_detection),
+        window=window,
+        dag_id=dag_id,
+        run_id=f"monitor_{window.label}",
+        **engines,
+    ).to_xcom()
+    labelled = matured_window(
+        Window(run_at - timedelta(hours=config.monitoring.label_window_hours), run_at),
+        config.source.label_delay_hours,
+    )
+    checks = dict(
+        config=config, window=labelled, as_of=run_at, dag_id=dag_id, run_id="m", **engines
+    )
+    return decide_retraining(
+        config=config,
+        drift=drift,
+        performance=run_performance_check(**checks),
+        concept=run_concept_check(**checks),
+        window=window,
+        dag_id=dag_id,
+        run_id=f"monitor_{window.label}",
+        **engines,
+    )

@@ -159,3 +159,7 @@ class ArtifactPathError(ArtifactIntegrityError):
 class CandidateUnusableError(RegistryError):
     """A rollback candidate changed status while the rollback was running; the next one is
     tried."""
+
+
+class UsageError(ModelguardError):
+    """The ``modelguard`` command line names something that cannot be used (an option value)."""

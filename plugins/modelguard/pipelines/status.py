@@ -82,9 +82,10 @@ class Verdict:
     decided_at: datetime
     retraining_started_at: datetime | None
     retraining_run_id: str | None
+    judged_by: str | None  # the label of the version that judged the interval
 
     @classmethod
-    def of(cls, d) -> Verdict:
+    def of(cls, d, labels: dict[int, str]) -> Verdict:
         return cls(
             d.dag_id,
             d.interval_start,
@@ -95,6 +96,7 @@ class Verdict:
             d.decided_at,
             d.retraining_started_at,
             d.retraining_run_id,
+            labels.get(d.model_version_id),
         )
 
     @property
@@ -158,6 +160,7 @@ def model_status(
     events = registry.events(name)
     champion = _champion(registry, name, events)
     decisions = [] if _DECISIONS_TABLE in missing else ResultStore(registry_engine).decisions(name)
+    labels = {v.id: v.label for v in all_versions}
     return ModelStatus(
         model_name=name,
         champion=champion,
@@ -165,8 +168,8 @@ def model_status(
         if versions > 0
         else [],
         n_versions=len(all_versions),
-        verdicts=[Verdict.of(d) for d in decisions[:verdicts]],
-        open_decisions=_open_decisions(decisions, all_versions, events),
+        verdicts=[Verdict.of(d, labels) for d in decisions[:verdicts]],
+        open_decisions=_open_decisions(decisions, all_versions, events, labels),
     )
 
 
@@ -194,14 +197,14 @@ def _champion(registry, name: str, events) -> ChampionInfo | None:
     return ChampionInfo(VersionInfo.of(current), since, effective, how)
 
 
-def _open_decisions(decisions, versions, events) -> list[OpenDecision]:
+def _open_decisions(decisions, versions, events, labels) -> list[OpenDecision]:
     by_run = {v.run_id: v for v in versions if v.run_id}
     judged = {e.version_id for e in events if e.event in _JUDGED_EVENTS}
     out = []
     for d in decisions:
         if d.decision != "retrain":
             continue
-        verdict = Verdict.of(d)
+        verdict = Verdict.of(d, labels)
         if d.retraining_started_at is None:
             out.append(
                 OpenDecision(

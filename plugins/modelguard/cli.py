@@ -1,0 +1,479 @@
+"""The ``modelguard`` command: check configs, bootstrap the first champion, show a model's status.
+
+    modelguard check-config PATH [PATH ...] [--connections]
+    modelguard bootstrap [--config PATH] --start ISO --end ISO [--as-of ISO] [--replace]
+                         [--source-url URL --registry-url URL] [--json]
+    modelguard status [--config PATH] [--registry-url URL] [--json]
+
+Exit codes: 0 done; 1 a config error, a refusal (the model already has a champion) or data
+that cannot be used; 2 a usage error; 3 a store that cannot be reached (connection undefined,
+database down or missing, table missing). An expected error is one line on stderr, never a
+traceback (``--debug`` shows it). Stores come from ``--source-url`` / ``--registry-url``, else
+from the config's Airflow connection ids, resolved as tasks resolve them (``AIRFLOW_CONN_*`` or
+Airflow's database); Airflow is imported only then, so the other commands stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from modelguard.exceptions import (
+    ConfigError,
+    ModelguardError,
+    StoreUnavailableError,
+    UsageError,
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_STORE = 3
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+
+_log_level: int | None = None
+"""The level of the command's own logging; None when main() was called with arguments from
+inside a process (a test, a wrapper), whose logging stays as the caller set it up."""
+
+
+# ------------------------------------------------------------------------------- check-config
+
+
+def config_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """The config files the paths name (a folder: its ``*.yaml``/``*.yml``, sorted) and one
+    error per path that names none."""
+    files: list[Path] = []
+    errors: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in CONFIG_SUFFIXES and p.is_file())
+            if not found:
+                errors.append(f"{path}: the folder holds no *.yaml model configs")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file or folder")
+    return files, errors
+
+
+def check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelguard.config import load_config
+
+    files, path_errors = config_files(args.paths)
+    for line in path_errors:
+        print(line, file=err)
+    loaded: dict[Path, Any] = {}
+    n_errors = len(path_errors)
+    for path in files:
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            n_errors += len(exc.errors)
+            for line in exc.errors:
+                print(f"{path}: {line}", file=out)
+            continue
+        loaded[path] = config
+        print(f"{path}: ok: {summary(config)}", file=out)
+    for line in _shared_models(loaded):
+        n_errors += 1
+        print(line, file=out)
+    if args.connections:
+        for path, config in loaded.items():
+            for line in _connection_problems(config):
+                n_errors += 1
+                print(f"{path}: {line}", file=out)
+    bad = len(files) - len(loaded)
+    print(
+        f"{len(files)} config file(s) checked: {len(loaded)} valid, {bad} invalid"
+        + (f"; {n_errors} error(s)" if n_errors else ""),
+        file=out,
+    )
+    return EXIT_ERROR if n_errors else EXIT_OK
+
+
+def summary(config) -> str:
+    """One line per model: what it is called, reads, predicts with and is judged by."""
+    d = config.deployment
+    return (
+        f"model {config.model.name}: {len(config.features)} features "
+        f"({len(config.numeric_features)} numeric, {len(config.categorical_features)} "
+        f"categorical), source {config.source.conn_id}:{config.source.table}, registry "
+        f"{config.storage.registry_conn_id}, {d.primary_metric} at threshold "
+        f"{d.decision_threshold}, every {config.monitoring.monitoring_interval} s"
+    )
+
+
+def _shared_models(loaded: dict[Path, Any]) -> list[str]:
+    """Two configs of one model in one registry would share its champion and decisions."""
+    seen: dict[tuple[str, str], Path] = {}
+    lines = []
+    for path, config in loaded.items():
+        key = (config.model.name, config.storage.registry_conn_id)
+        if key in seen:
+            lines.append(
+                f"{path}: model.name: {key[0]!r} is also the model of {seen[key]} in the same "
+                f"registry ({key[1]}); every table is keyed by model name, so give each model "
+                "its own name"
+            )
+        else:
+            seen[key] = path
+    return lines
+
+
+def _connection_problems(config) -> list[str]:
+    """Open both Airflow connections of ``config`` (the source's table checked), as a task's
+    first step does; one line per connection that fails."""
+    try:
+        ModelguardDbHook = _airflow_hooks().ModelguardDbHook
+    except ImportError as exc:  # pragma: no cover - Airflow is a dependency
+        return [f"cannot check connections without Airflow ({exc})"]
+    problems = []
+    checks = (
+        ("source.conn_id", config.source.conn_id, config.source.table),
+        ("storage.registry_conn_id", config.storage.registry_conn_id, None),
+    )
+    for key, conn_id, table in checks:
+        try:
+            ModelguardDbHook(conn_id).verify(table=table)
+        except (StoreUnavailableError, ConfigError) as exc:
+            problems.append(f"{key}: {exc}")
+    return problems
+
+
+# ------------------------------------------------------------------------------- bootstrap
+
+
+def bootstrap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelguard.config import load_config
+    from modelguard.pipelines.bootstrap import run_bootstrap
+
+    config = load_config(args.config)
+    source = _engine(config.source.conn_id, args.source_url, "source", table=config.source.table)
+    registry = _engine(config.storage.registry_conn_id, args.registry_url, "registry")
+    result = run_bootstrap(
+        config,
+        source,
+        registry,
+        args.start,
+        args.end,
+        as_of=args.as_of,
+        replace=args.replace,
+        run_id=args.run_id,
+    )
+    if args.json:
+        json.dump(result.to_dict(), out, indent=2, default=str)
+        print(file=out)
+        return EXIT_OK
+    v = result.version
+    m = v.metrics
+    replaced = f", replacing {result.replaced.label} (archived)" if result.replaced else ""
+    print(f"champion: {v.label}{replaced}", file=out)
+    print(
+        f"  trained on {m.get('n_train')} sends of {args.start:%Y-%m-%d %H:%M}.."
+        f"{args.end:%Y-%m-%d %H:%M} whose outcome was known by "
+        f"{(args.as_of or args.end):%Y-%m-%d %H:%M}",
+        file=out,
+    )
+    print(
+        f"  holdout ({m.get('n_holdout')} rows) at threshold {m.get('decision_threshold')}: "
+        + _metrics_line(m),
+        file=out,
+    )
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------- status
+
+
+def status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelguard.config import load_config
+    from modelguard.pipelines.status import model_status
+
+    config = load_config(args.config)
+    registry = _engine(
+        config.storage.registry_conn_id, args.registry_url, "registry", create_ok=False
+    )
+    result = model_status(config, registry, versions=args.versions, verdicts=args.verdicts)
+    if args.json:
+        json.dump(result.to_dict(), out, indent=2)
+        print(file=out)
+    else:
+        print_status(result, config, out)
+    return EXIT_OK
+
+
+def print_status(s, config, out: TextIO) -> None:
+    primary = config.deployment.primary_metric
+    print(f"model {s.model_name}", file=out)
+    c = s.champion
+    if c is None:
+        print(
+            "champion: none yet; train and register the first one with "
+            "`modelguard bootstrap --start ... --end ...`",
+            file=out,
+        )
+    else:
+        v = c.version
+        since = f"since {c.since:%Y-%m-%d %H:%M} UTC" if c.since else ""
+        effective = (
+            f", judging data from {c.effective_at:%Y-%m-%d %H:%M}"
+            if c.effective_at
+            else ", judging all data before the next change"
+        )
+        print(f"champion: {v.label} by {c.how} {since}{effective}", file=out)
+        print(
+            f"  trained on {_span(v.training_start, v.training_end)} ({v.strategy}); "
+            + _metrics_line(v.metrics),
+            file=out,
+        )
+    print(f"versions ({len(s.versions)} newest of {s.n_versions}):", file=out)
+    for v in s.versions:
+        value = v.metrics.get(primary)
+        shown = f"{primary} {value:.4f}" if isinstance(value, int | float) else ""
+        print(
+            f"  {v.label:<28} {v.status:<11} created {v.created_at:%Y-%m-%d %H:%M}  "
+            f"{v.strategy or '-':<14} trained {_span(v.training_start, v.training_end)}  {shown}",
+            file=out,
+        )
+    print(f"last {len(s.verdicts)} monitoring verdict(s) (newest interval first):", file=out)
+    if not s.verdicts:
+        print("  none recorded yet", file=out)
+    for d in s.verdicts:
+        judged = f", judged by {d.judged_by}" if d.judged_by else ""
+        print(f"  {d.window}  {d.decision:<8} {d.dag_id}{judged}", file=out)
+        if d.reason:
+            print(f"      {d.reason}", file=out)
+    print(f"open decisions: {len(s.open_decisions) or 'none'}", file=out)
+    for o in s.open_decisions:
+        print(f"  {o.verdict.window} {o.verdict.dag_id}: {o.state}: {o.detail}", file=out)
+
+
+def _span(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return "?"
+    return f"{start:%Y-%m-%d}..{end:%Y-%m-%d}"
+
+
+def _metrics_line(m: dict[str, Any]) -> str:
+    keys = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+    parts = []
+    for key in keys:
+        value = m.get(key)
+        parts.append(f"{key} {value:.4f}" if isinstance(value, int | float) else f"{key} -")
+    return ", ".join(parts)
+
+
+# ------------------------------------------------------------------------------- stores
+
+
+def _engine(conn_id: str, url: str | None, what: str, *, table=None, create_ok=True):
+    """An engine for ``url``, else for the Airflow connection ``conn_id``, opened once (and
+    ``table`` checked) so an unreachable store fails here, naming the option or connection.
+    ``create_ok``: a SQLite file that does not exist yet is fine (a store created on first use);
+    otherwise it is refused as a wrong path."""
+    from modelguard.storage.source import check_table, connect, engine_for_url
+
+    if url is None:
+        try:
+            hooks = _airflow_hooks()
+        except ImportError as exc:  # pragma: no cover - Airflow is a dependency
+            raise UsageError(
+                f"no --{what}-url given and Airflow cannot be imported ({exc}) to resolve the "
+                f"connection {conn_id!r}; give --{what}-url"
+            ) from exc
+        engine = engine_for_url(hooks.ModelguardDbHook(conn_id).get_sqlalchemy_url())
+        named = hooks.naming_connection(conn_id)
+    else:
+        try:
+            engine = engine_for_url(url)
+        except Exception as exc:  # sqlalchemy's ArgumentError / NoSuchModuleError
+            raise UsageError(
+                f"--{what}-url {url!r} is not a usable SQLAlchemy URL ({exc}); e.g. "
+                "sqlite:////abs/path.db or postgresql+psycopg2://user:password@host:5432/db"
+            ) from None
+        named = _naming_option(f"--{what}-url")
+    with named:
+        if table is not None:
+            check_table(engine, table)
+        else:
+            connect(engine, new_sqlite_file_ok=create_ok).close()
+    return engine
+
+
+def _airflow_hooks():
+    """``modelguard.hooks.db``, imported on first need. Importing Airflow points logging at
+    stdout, which is the command's output (``--json``): the command's logging is set again."""
+    import modelguard.hooks.db as hooks
+
+    _setup_logging(_log_level)
+    return hooks
+
+
+@contextmanager
+def _naming_option(option: str) -> Generator[None]:
+    """Prefix a store error with the option that named the store."""
+    try:
+        yield
+    except StoreUnavailableError as exc:
+        raise type(exc)(f"{option}: {exc}") from exc.__cause__
+
+
+# ------------------------------------------------------------------------------- parser
+
+
+def _iso(text: str) -> datetime:
+    from modelguard.core.window import to_naive_utc
+
+    try:
+        return to_naive_utc(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date or date-time, e.g. 2026-06-01 or "
+            "2026-06-01T00:00:00Z (naive = UTC)"
+        ) from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelguard",
+        description="Check modelguard configs, bootstrap a model's first champion, show status.",
+        epilog="exit codes: 0 done, 1 error or refusal, 2 usage, 3 store unreachable",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser(
+        "check-config",
+        help="validate model configs, listing every error",
+        description="Load each config and print every error, naming the file and the key.",
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH", help="a config file or a folder")
+    check.add_argument(
+        "--connections",
+        action="store_true",
+        help="also open each config's Airflow connections (the source table checked)",
+    )
+    check.set_defaults(run=check_config)
+
+    config_help = "the model config (default: what the DAGs load: $MODELGUARD_CONFIG or the repo's)"
+    boot = sub.add_parser(
+        "bootstrap",
+        help="train and register a model's first champion",
+        description="Train config model.estimator on the sends of [start, end) whose outcome "
+        "matured by --as-of, score a holdout at deployment.decision_threshold and make it the "
+        "champion. Refused when the model has a champion, unless --replace.",
+    )
+    boot.add_argument("--config", default=None, help=config_help)
+    boot.add_argument("--start", required=True, type=_iso, help="first send time (ISO, UTC)")
+    boot.add_argument("--end", required=True, type=_iso, help="end of the sends, exclusive")
+    boot.add_argument("--as-of", type=_iso, default=None, help="outcomes known by (default: end)")
+    boot.add_argument(
+        "--replace",
+        "--force",
+        dest="replace",
+        action="store_true",
+        help="when the model has a champion, promote the new version over it (kept, archived)",
+    )
+    boot.add_argument("--source-url", default=None, help="SQLAlchemy URL (default: source.conn_id)")
+    boot.add_argument(
+        "--registry-url", default=None, help="SQLAlchemy URL (default: storage.registry_conn_id)"
+    )
+    boot.add_argument("--run-id", default=None, help="recorded with the version and its events")
+    boot.add_argument("--json", action="store_true", help="print the result as JSON")
+    boot.set_defaults(run=bootstrap)
+
+    stat = sub.add_parser(
+        "status",
+        help="champion, versions, verdicts and open decisions of a model",
+        description="Read-only: the champion and its metrics, recent versions, the last "
+        "monitoring verdicts and retrain decisions whose retraining has not finished.",
+    )
+    stat.add_argument("--config", default=None, help=config_help)
+    stat.add_argument(
+        "--registry-url", default=None, help="SQLAlchemy URL (default: storage.registry_conn_id)"
+    )
+    stat.add_argument("--versions", type=_count, default=5, help="versions shown (default 5)")
+    stat.add_argument("--verdicts", type=_count, default=10, help="verdicts shown (default 10)")
+    stat.add_argument("--json", action="store_true", help="print the status as JSON")
+    stat.set_defaults(run=status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code (expected errors: one line on stderr)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error (or --help)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    global _log_level
+    if argv is None:  # the command itself, not a caller inside a process: it owns logging
+        _log_level = logging.INFO if args.verbose else logging.WARNING
+        _setup_logging(_log_level)
+    out, err = sys.stdout, sys.stderr
+    try:
+        return args.run(args, out, err)
+    except Exception as exc:
+        code = _exit_code(exc)
+        if args.debug or code is None:
+            raise
+        print(f"modelguard {args.command}: error: {_message(exc)}", file=err)
+        return code
+
+
+def _setup_logging(level: int | None) -> None:
+    """Logs to stderr: stdout is the command's output (``--json``)."""
+    if level is not None:
+        logging.basicConfig(
+            level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
+        )
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    """The exit code of an expected error; None for a bug (shown with its traceback)."""
+    import sqlalchemy.exc
+
+    if isinstance(exc, StoreUnavailableError | sqlalchemy.exc.OperationalError):
+        return EXIT_STORE
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE
+    if isinstance(exc, ModelguardError):
+        return EXIT_ERROR
+    return None
+
+
+def _message(exc: BaseException) -> str:
+    """One line; a config error with several errors keeps one indented line per error. A
+    database error gives the driver's reason, not the SQL statement."""
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        return f"the database refused: {' '.join(str(orig).split())}; check the store and retry"
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, ConfigError) and len(exc.errors) > 1:
+        return text
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
