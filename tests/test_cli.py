@@ -107,14 +107,14 @@ def test_check_config_refuses_two_configs_of_one_model_in_one_registry(tmp_path,
     first, second = write_config(tmp_path / "a"), write_config(tmp_path / "b")
     code, out, _ = run(capsys, "check-config", first, second)
     assert code == 1
-    assert f"{second}: model.name: 'email_engagement' is also the model of {first}" in out
+    assert f"{second}: model.name: 'email_engagement' is already the model of {first}" in out
 
 
 def test_check_config_of_a_path_that_does_not_exist(tmp_path, capsys):
     code, out, err = run(capsys, "check-config", tmp_path / "nope.yaml", tmp_path)
     assert code == 1
     assert f"{tmp_path / 'nope.yaml'}: no such file or folder" in err
-    assert f"{tmp_path}: the folder holds no *.yaml model configs" in err
+    assert f"{tmp_path}: config folder {tmp_path} holds no *.yaml model config" in err
     assert "Traceback" not in err + out
 
 
@@ -248,7 +248,7 @@ def test_bootstrap_errors_are_one_line_and_an_exit_code(seeded, tmp_path, capsys
         "--end",
         "2026-07-01",
     )
-    assert code == 1 and "no.yaml does not exist" in err
+    assert code == 1 and "no.yaml: no such file or folder" in err
     code, _, err = run(
         capsys,
         "bootstrap",
@@ -266,6 +266,42 @@ def test_bootstrap_errors_are_one_line_and_an_exit_code(seeded, tmp_path, capsys
     assert code == 2 and "'June' is not an ISO 8601 date" in err
     for text in (err,):
         assert "Traceback" not in text
+
+
+def test_without_a_path_the_command_reads_where_the_dags_look(
+    seeded, tmp_path, capsys, monkeypatch
+):
+    """MODELGUARD_CONFIG names a folder of two models: check-config checks both, bootstrap and
+    status need --model to pick one."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    registry_url = f"sqlite:///{tmp_path / 'registry.db'}"
+    for name in ("email_engagement", "engagement_b"):
+        raw = yaml.safe_load(write_config(tmp_path).read_text())
+        raw["model"]["name"] = name
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("MODELGUARD_CONFIG", str(folder))
+    code, out, _ = run(capsys, "check-config")
+    assert code == 0 and out.splitlines()[-1] == "2 config file(s) checked: 2 valid, 0 invalid"
+    window = ["--start", "2026-06-01", "--end", "2026-06-15", "--as-of", "2026-06-18"]
+    urls = ["--source-url", seeded.source_url, "--registry-url", registry_url]
+    code, _, err = run(capsys, "bootstrap", *window, *urls)
+    assert code == 2 and "is a folder of 2 model configs" in err and "--model NAME" in err
+    code, _, err = run(capsys, "bootstrap", "--model", "nobody", *window, *urls)
+    assert code == 2 and "its models: email_engagement, engagement_b" in err
+    code, out, err = run(capsys, "bootstrap", "--model", "engagement_b", *window, *urls)
+    assert code == 0, err
+    assert out.startswith("champion: engagement_b v1 (id 1)")
+    code, out, _ = run(capsys, "status", "--model", "engagement_b", "--registry-url", registry_url)
+    assert code == 0 and out.startswith("model engagement_b\nchampion: engagement_b v1")
+    code, out, _ = run(
+        capsys, "status", "--model", "email_engagement", "--registry-url", registry_url
+    )
+    assert code == 0 and "champion: none yet" in out  # one registry, each model its own
+    code, _, err = run(
+        capsys, "status", "--config", folder / "email_engagement.yaml", "--model", "engagement_b"
+    )
+    assert code == 2 and "is the config of 'email_engagement'" in err
 
 
 # ------------------------------------------------------------------------------- status
@@ -300,7 +336,7 @@ def test_status_text(monitored, capsys):
     assert "champion" in lines[4] and "accuracy 0." in lines[4]
     assert lines[5] == "last 2 monitoring verdict(s) (newest interval first):"
     assert lines[6] == (
-        "  [2026-07-14T00:00:00, 2026-07-15T00:00:00)  retrain  modelguard_monitoring, "
+        "  [2026-07-14T00:00:00, 2026-07-15T00:00:00)  retrain  email_engagement_monitoring, "
         f"judged by {MODEL} v1 (id 1)"
     )
     assert lines[7].startswith("      drift: major drift on enough important features")
@@ -308,6 +344,7 @@ def test_status_text(monitored, capsys):
     assert lines[9].strip().startswith("drift: no feature has PSI")
     assert lines[10] == "open decisions: 1"
     assert "not_started: retraining never started" in lines[11]
+    assert "airflow dags trigger email_engagement_retraining --run-id" in lines[11]
     assert f"--run-id {drifted['trigger_run_id']}" in lines[11]
     assert len(lines) == 12
 
@@ -342,7 +379,7 @@ def test_status_json_follows_an_open_decision_to_its_end(monitored, capsys):
     start, end = (datetime.fromisoformat(t) for t in drifted["window"])
     run_id = drifted["trigger_run_id"]
     claim = store.claim_retraining(
-        MODEL, "modelguard_monitoring", start, end, trigger_run_id=run_id, cooldown_hours=72
+        MODEL, "email_engagement_monitoring", start, end, trigger_run_id=run_id, cooldown_hours=72
     )
     assert claim.granted
     assert [o["state"] for o in status()["open_decisions"]] == ["started"]

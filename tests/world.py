@@ -209,12 +209,13 @@ def build_audience_world(
     return world
 
 
-def monitor(world: World, run_at: datetime, *, dag_id: str = "modelguard_monitoring") -> dict:
-    """One monitoring interval (the 24 h before ``run_at``) end to end without Airflow, as the
-    monitoring DAG's tasks run it: drift, performance and concept drift, then the decision.
-    Returns the decision's verdict (what ``decide`` pushes to XCom)."""
+def monitor(world: World, run_at: datetime, *, dag_id: str | None = None) -> dict:
+    """One monitoring interval (the ``window_hours`` before ``run_at``) end to end without
+    Airflow, as the tasks of the model's monitoring DAG (``dag_id``) run it: drift, performance
+    and concept drift, then the decision. Returns the decision's verdict (its XCom)."""
     from modelguard.core.window import Window
     from modelguard.drift.detection import resolve_thresholds
+    from modelguard.factory.ids import ModelDagIds
     from modelguard.pipelines.drift_check import run_drift_check
     from modelguard.pipelines.label_checks import (
         matured_window,
@@ -225,6 +226,7 @@ def monitor(world: World, run_at: datetime, *, dag_id: str = "modelguard_monitor
     from modelguard.storage.source import engine_for_url
 
     config = world.config
+    dag_id = dag_id or ModelDagIds(config.model.name).monitoring
     window = Window(run_at - timedelta(hours=config.monitoring.window_hours), run_at)
     engines = dict(
         source_engine=engine_for_url(world.source_url),

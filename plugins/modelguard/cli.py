@@ -1,9 +1,12 @@
 """The ``modelguard`` command: check configs, bootstrap the first champion, show a model's status.
 
-    modelguard check-config PATH [PATH ...] [--connections]
-    modelguard bootstrap [--config PATH] --start ISO --end ISO [--as-of ISO] [--replace]
-                         [--source-url URL --registry-url URL] [--json]
-    modelguard status [--config PATH] [--registry-url URL] [--json]
+    modelguard check-config [PATH ...] [--connections]
+    modelguard bootstrap [--config PATH [--model NAME]] --start ISO --end ISO [--as-of ISO]
+                         [--replace] [--source-url URL --registry-url URL] [--json]
+    modelguard status [--config PATH [--model NAME]] [--registry-url URL] [--json]
+
+A PATH is a model config file or a folder of them; without one, the command reads where the
+DAGs do (``MODELGUARD_CONFIG``, else Airflow's ``[modelguard] config_path``).
 
 Exit codes: 0 done; 1 a config error, a refusal (the model already has a champion) or data
 that cannot be used; 2 a usage error; 3 a store that cannot be reached (connection undefined,
@@ -37,8 +40,6 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_STORE = 3
 
-CONFIG_SUFFIXES = (".yaml", ".yml")
-
 _log_level: int | None = None
 """The level of the command's own logging; None when main() was called with arguments from
 inside a process (a test, a wrapper), whose logging stays as the caller set it up."""
@@ -48,28 +49,28 @@ inside a process (a test, a wrapper), whose logging stays as the caller set it u
 
 
 def config_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
-    """The config files the paths name (a folder: its ``*.yaml``/``*.yml``, sorted) and one
-    error per path that names none."""
+    """The model config files the paths name (a folder: its ``*.yaml``/``*.yml``, as the DAG
+    factory reads it) and one error per path that names none."""
+    from modelguard.config import model_config_files
+
     files: list[Path] = []
     errors: list[str] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in CONFIG_SUFFIXES and p.is_file())
-            if not found:
-                errors.append(f"{path}: the folder holds no *.yaml model configs")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
+        if not path.exists():
             errors.append(f"{path}: no such file or folder")
+            continue
+        try:
+            files.extend(model_config_files(path))
+        except ConfigError as exc:
+            errors.append(f"{path}: {exc}")
     return files, errors
 
 
 def check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from modelguard.config import load_config
 
-    files, path_errors = config_files(args.paths)
+    files, path_errors = config_files(args.paths or [_config_location()])
     for line in path_errors:
         print(line, file=err)
     loaded: dict[Path, Any] = {}
@@ -84,7 +85,7 @@ def check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             continue
         loaded[path] = config
         print(f"{path}: ok: {summary(config)}", file=out)
-    for line in _shared_models(loaded):
+    for line in _shared_names(loaded):
         n_errors += 1
         print(line, file=out)
     if args.connections:
@@ -113,20 +114,20 @@ def summary(config) -> str:
     )
 
 
-def _shared_models(loaded: dict[Path, Any]) -> list[str]:
-    """Two configs of one model in one registry would share its champion and decisions."""
-    seen: dict[tuple[str, str], Path] = {}
+def _shared_names(loaded: dict[Path, Any]) -> list[str]:
+    """Two configs of one model name would share its DAG ids, champion and decisions: the DAG
+    factory loads only the first, and so must a person be told."""
+    owners: dict[str, Path] = {}
     lines = []
     for path, config in loaded.items():
-        key = (config.model.name, config.storage.registry_conn_id)
-        if key in seen:
+        name = config.model.name
+        if name in owners:
             lines.append(
-                f"{path}: model.name: {key[0]!r} is also the model of {seen[key]} in the same "
-                f"registry ({key[1]}); every table is keyed by model name, so give each model "
-                "its own name"
+                f"{path}: model.name: {name!r} is already the model of {owners[name]}; every "
+                "model config needs a name of its own"
             )
         else:
-            seen[key] = path
+            owners[name] = path
     return lines
 
 
@@ -154,10 +155,9 @@ def _connection_problems(config) -> list[str]:
 
 
 def bootstrap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from modelguard.config import load_config
     from modelguard.pipelines.bootstrap import run_bootstrap
 
-    config = load_config(args.config)
+    config = model_config(args.config, args.model)
     source = _engine(config.source.conn_id, args.source_url, "source", table=config.source.table)
     registry = _engine(config.storage.registry_conn_id, args.registry_url, "registry")
     result = run_bootstrap(
@@ -196,10 +196,9 @@ def bootstrap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from modelguard.config import load_config
     from modelguard.pipelines.status import model_status
 
-    config = load_config(args.config)
+    config = model_config(args.config, args.model)
     registry = _engine(
         config.storage.registry_conn_id, args.registry_url, "registry", create_ok=False
     )
@@ -271,6 +270,64 @@ def _metrics_line(m: dict[str, Any]) -> str:
         value = m.get(key)
         parts.append(f"{key} {value:.4f}" if isinstance(value, int | float) else f"{key} -")
     return ", ".join(parts)
+
+
+# ------------------------------------------------------------------------------- configs
+
+
+def _config_location() -> Path:
+    """Where the DAGs find their configs: ``MODELGUARD_CONFIG``, else Airflow's ``[modelguard]
+    config_path`` (Airflow imported only then)."""
+    from modelguard.factory import config_location
+
+    try:
+        return config_location()
+    finally:
+        _setup_logging(_log_level)  # reading Airflow's config may have imported Airflow
+
+
+def model_config(location: str | Path | None, model: str | None):
+    """The config of one model: the file ``location`` names (default: where the DAGs look), or
+    in a folder of model configs the one file, or the one whose ``model.name`` is ``model``."""
+    from modelguard.config import load_config, model_config_files
+
+    where = Path(location) if location is not None else _config_location()
+    if location is not None and not where.exists():
+        raise ConfigError(f"--config {where}: no such file or folder")
+    files = model_config_files(where)
+    if len(files) == 1 and not where.is_dir():
+        config = load_config(files[0])
+        if model is not None and config.model.name != model:
+            raise UsageError(
+                f"--model {model!r}: {files[0]} is the config of {config.model.name!r}; "
+                "give the config of that model, or its folder"
+            )
+        return config
+    if model is None:
+        if len(files) == 1:
+            return load_config(files[0])
+        raise UsageError(
+            f"{where} is a folder of {len(files)} model configs "
+            f"({', '.join(p.name for p in files)}): name the model with --model NAME"
+        )
+    names: dict[str, Path] = {}
+    broken: list[str] = []
+    for path in files:
+        try:
+            config = load_config(path)
+        except ConfigError:
+            broken.append(path.name)
+            continue
+        if config.model.name == model:
+            return config
+        names[config.model.name] = path
+    unreadable = (
+        f"; unreadable: {', '.join(broken)} (see modelguard check-config)" if broken else ""
+    )
+    raise UsageError(
+        f"--model {model!r}: no config in {where} has that model.name; its models: "
+        f"{', '.join(sorted(names)) or 'none'}{unreadable}"
+    )
 
 
 # ------------------------------------------------------------------------------- stores
@@ -368,7 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate model configs, listing every error",
         description="Load each config and print every error, naming the file and the key.",
     )
-    check.add_argument("paths", nargs="+", metavar="PATH", help="a config file or a folder")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="a model config file or a folder of them (default: where the DAGs look, "
+        "$MODELGUARD_CONFIG or [modelguard] config_path)",
+    )
     check.add_argument(
         "--connections",
         action="store_true",
@@ -376,7 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=check_config)
 
-    config_help = "the model config (default: what the DAGs load: $MODELGUARD_CONFIG or the repo's)"
+    config_help = (
+        "the model's config file, or a folder of model configs (default: where the DAGs look, "
+        "$MODELGUARD_CONFIG or [modelguard] config_path)"
+    )
+    model_help = "the model (model.name) when the config is a folder of several"
     boot = sub.add_parser(
         "bootstrap",
         help="train and register a model's first champion",
@@ -385,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         "champion. Refused when the model has a champion, unless --replace.",
     )
     boot.add_argument("--config", default=None, help=config_help)
+    boot.add_argument("--model", default=None, help=model_help)
     boot.add_argument("--start", required=True, type=_iso, help="first send time (ISO, UTC)")
     boot.add_argument("--end", required=True, type=_iso, help="end of the sends, exclusive")
     boot.add_argument("--as-of", type=_iso, default=None, help="outcomes known by (default: end)")
@@ -410,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
         "monitoring verdicts and retrain decisions whose retraining has not finished.",
     )
     stat.add_argument("--config", default=None, help=config_help)
+    stat.add_argument("--model", default=None, help=model_help)
     stat.add_argument(
         "--registry-url", default=None, help="SQLAlchemy URL (default: storage.registry_conn_id)"
     )

@@ -109,6 +109,12 @@ def decide_retraining(
     return decision_xcom(stored, dag_id, run_id, window)
 
 
+def retraining_run_id(dag_id: str, window: Window) -> str:
+    """The run id of the retraining an interval starts: one per monitored window, so a rerun of
+    the interval starts no second one (and a person can tell which window asked for it)."""
+    return f"retrain__{dag_id}__{window.label}"
+
+
 def decision_xcom(stored, dag_id: str, run_id: str | None, window: Window) -> dict[str, Any]:
     """The small verdict the branch and the trigger read (XCom)."""
     details = stored.details or {}
@@ -120,7 +126,7 @@ def decision_xcom(stored, dag_id: str, run_id: str | None, window: Window) -> di
         "model_name": stored.model_name,
         "model_version_id": stored.model_version_id,
         "window": [window.start.isoformat(), window.end.isoformat()],
-        "trigger_run_id": f"retrain__{dag_id}__{window.label}",
+        "trigger_run_id": retraining_run_id(dag_id, window),
         "trigger_conf": {
             "reason": f"monitoring {dag_id} {window}: {stored.reason}",
             "drift_report_uri": details.get("report_uri"),

@@ -106,7 +106,9 @@ class Verdict:
     @property
     def trigger_run_id(self) -> str:
         """The run id monitoring gives the retraining of this interval."""
-        return f"retrain__{self.dag_id}__{self.window.label}"
+        from modelguard.pipelines.retrain_decision import retraining_run_id
+
+        return retraining_run_id(self.dag_id, self.window)
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ def model_status(
         else [],
         n_versions=len(all_versions),
         verdicts=[Verdict.of(d, labels) for d in decisions[:verdicts]],
-        open_decisions=_open_decisions(decisions, all_versions, events, labels),
+        open_decisions=_open_decisions(name, decisions, all_versions, events, labels),
     )
 
 
@@ -197,7 +199,10 @@ def _champion(registry, name: str, events) -> ChampionInfo | None:
     return ChampionInfo(VersionInfo.of(current), since, effective, how)
 
 
-def _open_decisions(decisions, versions, events, labels) -> list[OpenDecision]:
+def _open_decisions(name, decisions, versions, events, labels) -> list[OpenDecision]:
+    from modelguard.factory.ids import ModelDagIds
+
+    retraining_dag = ModelDagIds(name).retraining
     by_run = {v.run_id: v for v in versions if v.run_id}
     judged = {e.version_id for e in events if e.event in _JUDGED_EVENTS}
     out = []
@@ -211,7 +216,7 @@ def _open_decisions(decisions, versions, events, labels) -> list[OpenDecision]:
                     verdict,
                     NOT_STARTED,
                     "retraining never started (a backfill, or the trigger was paused or failed); "
-                    f"start it with: airflow dags trigger modelguard_retraining --run-id "
+                    f"start it with: airflow dags trigger {retraining_dag} --run-id "
                     f"{verdict.trigger_run_id} --conf "
                     f'\'{{"as_of": "{d.interval_end.isoformat()}+00:00"}}\'',
                 )
