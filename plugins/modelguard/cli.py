@@ -416,12 +416,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check modelguard configs, bootstrap a model's first champion, show status.",
         epilog="exit codes: 0 done, 1 error or refusal, 2 usage, 3 store unreachable",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    # accepted before or after the command; SUPPRESS: a subcommand does not reset them
+    common = argparse.ArgumentParser(add_help=False)
+    for p, default in ((parser, False), (common, argparse.SUPPRESS)):
+        p.add_argument("--debug", action="store_true", default=default, help="show tracebacks")
+        p.add_argument(
+            "-v", "--verbose", action="store_true", default=default, help="log progress to stderr"
+        )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser(
         "check-config",
+        parents=[common],
         help="validate model configs, listing every error",
         description="Load each config and print every error, naming the file and the key.",
     )
@@ -446,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_help = "the model (model.name) when the config is a folder of several"
     boot = sub.add_parser(
         "bootstrap",
+        parents=[common],
         help="train and register a model's first champion",
         description="Train config model.estimator on the sends of [start, end) whose outcome "
         "matured by --as-of, score a holdout at deployment.decision_threshold and make it the "
@@ -473,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     stat = sub.add_parser(
         "status",
+        parents=[common],
         help="champion, versions, verdicts and open decisions of a model",
         description="Read-only: the champion and its metrics, recent versions, the last "
         "monitoring verdicts and retrain decisions whose retraining has not finished.",

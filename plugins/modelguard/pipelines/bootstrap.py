@@ -131,9 +131,10 @@ def run_bootstrap(
         model = fit(train, config.features, label)
     except Exception as exc:  # the estimator's own failure, named for the user
         raise EstimatorError(f"estimator {estimator!r} failed to fit: {exc}") from exc
+    strategy = strategy or ("bootstrap" if make_champion else "manual")
     metrics = holdout_metrics(model, train, holdout, config)
     metrics["training"] = {
-        "strategy": "bootstrap",
+        "strategy": strategy,
         "estimator": estimator,
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "as_of": as_of.isoformat(),
@@ -149,7 +150,7 @@ def run_bootstrap(
         metrics=metrics,
         training_start=window.start,
         training_end=window.end,
-        strategy=strategy or ("bootstrap" if make_champion else "manual"),
+        strategy=strategy,
         run_id=run_id,
     )
     log.info("Registered %s (holdout %s)", version.label, _summary(metrics))
