@@ -445,38 +445,15 @@ def _write_config(root: Path, **section_overrides: dict) -> Path:
 
 
 def _bootstrap(config, source, registry_engine, start: datetime, end: datetime):
-    """The first champion, trained with the config's own estimator (email_engagement's
-    bootstrap imports its own trainer): tickets of [start, end) with matured outcomes, the
-    newest 20% held out for its baseline metrics."""
-    from email_engagement.bootstrap import holdout_metrics
-    from modelguard.pipelines.retraining import register_model, resolve_estimator
-    from modelguard.storage.registry import ModelRegistry
-    from modelguard.storage.source import read_window
+    """The first champion through the generic bootstrap (the config's own estimator): tickets
+    of [start, end) whose outcome matured, the newest holdout_share held out for its baseline
+    metrics, scored at the config's decision threshold."""
+    from modelguard.pipelines.bootstrap import run_bootstrap
 
-    src = config.source
-    as_of = end + timedelta(hours=src.label_delay_hours)
-    columns = [src.time_column, src.label_column, src.label_time_column, *config.features]
-    frame = read_window(source, src.table, src.time_column, Window(start, end), columns)
-    frame = frame[pd.to_datetime(frame[src.label_time_column]) <= as_of]
-    frame = frame.sort_values(src.time_column).reset_index(drop=True)
-    cut = int(len(frame) * 0.8)
-    train, holdout = frame.iloc[:cut], frame.iloc[cut:]
-    fit = resolve_estimator(config.model.estimator)
-    model = fit(train, config.features, src.label_column, sample_weight=None)
-    metrics = holdout_metrics(model, holdout, config.features, src.label_column)
-    registry = ModelRegistry(registry_engine)
-    version = register_model(
-        config,
-        registry,
-        model,
-        train,
-        metrics=metrics,
-        training_start=start,
-        training_end=end,
-        strategy="bootstrap",
-        run_id="test-bootstrap",
-    )
-    return registry.bootstrap_champion(config.model.name, version.id, run_id="test-bootstrap")
+    as_of = end + timedelta(hours=config.source.label_delay_hours)
+    return run_bootstrap(
+        config, source, registry_engine, start, end, as_of=as_of, run_id="test-bootstrap"
+    ).version
 
 
 # Two models side by side: the email sends and the support tickets in one source database, one
