@@ -17,8 +17,8 @@ import yaml
 # capsys swaps them, not inside a test (whose streams are closed afterwards).
 import modelguard.hooks.db  # noqa: F401
 from modelguard.cli import main
+from modelguard.core.scoring import score_model
 from modelguard.core.window import Window
-from modelguard.deployment.evaluation import score_model
 from modelguard.pipelines.deployment import read_labelled
 from modelguard.storage.registry import ModelRegistry
 from modelguard.storage.results import ResultStore
@@ -173,7 +173,9 @@ def test_bootstrap_registers_a_champion_scored_at_the_configured_threshold(
         assert code == 0, err
         result = json.loads(out)
         assert result["made_champion"] is True and result["label"] == f"{MODEL} v1 (id 1)"
-        registry = ModelRegistry(engine_for_url(world.registry_url))
+        registry = ModelRegistry(
+            engine_for_url(world.registry_url), world.config.storage.artifact_root
+        )
         champion = registry.get_champion(MODEL)
         assert champion.metrics == result["metrics"]
         assert champion.metrics["decision_threshold"] == threshold

@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
+from modelguard.core.scoring import score_model
 from modelguard.core.window import Window
-from modelguard.deployment.evaluation import score_model
 from modelguard.exceptions import (
     ChampionExistsError,
     DataValidationError,
@@ -53,7 +53,7 @@ def holdout(world, source) -> tuple[int, object]:
 
 def test_first_champion_with_the_gates_scores_of_its_holdout(seeded, tmp_path):
     world, source, registry_engine, result = bootstrap(seeded, tmp_path, run_id="boot")
-    registry = ModelRegistry(registry_engine)
+    registry = ModelRegistry(registry_engine, world.config.storage.artifact_root)
     champion = registry.get_champion("email_engagement")
     assert result.made_champion and result.replaced is None
     assert champion.id == result.version.id and champion.status == "champion"
@@ -166,7 +166,9 @@ def test_the_configured_estimator_is_the_one_trained(seeded, tmp_path):
     world, _, registry_engine, result = bootstrap(
         seeded, tmp_path, overrides={"model": {"estimator": estimator}}
     )
-    model = ModelRegistry(registry_engine).load_model(result.version)
+    model = ModelRegistry(registry_engine, world.config.storage.artifact_root).load_model(
+        result.version
+    )
     assert type(model[-1]).__name__ == "LogisticRegression"
     assert result.metrics["training"]["estimator"] == estimator
 

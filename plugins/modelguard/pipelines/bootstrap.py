@@ -117,7 +117,7 @@ def run_bootstrap(
             final_by.isoformat(),
         )
     name = config.model.name
-    registry = ModelRegistry(registry_engine)
+    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     registry.ensure_schema()
     current = _current_champion(registry, name) if make_champion else None
     if current is not None and not replace:
@@ -183,9 +183,9 @@ def run_bootstrap(
 
 def holdout_metrics(model, train, holdout, config: ModelguardConfig) -> dict[str, Any]:
     """The holdout scores of ``model`` at ``deployment.decision_threshold``, scored as the gate
-    scores (:func:`modelguard.deployment.evaluation.score_model`), keyed as :data:`METRIC_KEYS`
+    scores (:func:`modelguard.core.scoring.score_model`), keyed as :data:`METRIC_KEYS`
     plus ``positive_rate`` and ``decision_threshold``."""
-    from modelguard.deployment.evaluation import score_model
+    from modelguard.core.scoring import score_model
 
     threshold = config.deployment.decision_threshold
     scores, _ = score_model(model, holdout, config.source.label_column, threshold=threshold)
