@@ -53,8 +53,8 @@ def stores(pg_admin_dsn):
 @pytest.fixture(scope="module")
 def world(stores, tmp_path_factory) -> dict[str, Any]:
     """Both models seeded and bootstrapped; their configs in one folder, sharing the roots."""
-    from email_engagement.bootstrap import train_and_register
     from modelguard.config import load_config
+    from modelguard.pipelines.bootstrap import run_bootstrap
     from modelguard.storage.source import engine_for_url
     from support_escalation.generator import seed_source
 
@@ -70,8 +70,8 @@ def world(stores, tmp_path_factory) -> dict[str, Any]:
     (folder / f"{SUPPORT}.yaml").write_text(yaml.safe_dump(support_raw))
     support = load_config(folder / f"{SUPPORT}.yaml")
     source = engine_for_url(stores["source"])
-    seed_source(source, *SUPPORT_SEED, seed=5, tickets_per_hour=20)
-    train_and_register(
+    seed_source(source, *SUPPORT_SEED, seed=5, tickets_per_hour=40)  # the config's sizing
+    run_bootstrap(
         support,
         source,
         engine_for_url(stores["registry"]),
