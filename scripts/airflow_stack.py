@@ -90,7 +90,7 @@ SHARED_SETTINGS = (
 )
 # What the venv must have installed (`make install`: editable installs of the repo, no
 # PYTHONPATH): the package, and the example models the repo's config/ names as model.estimator.
-REQUIRED_PACKAGES = ("modelguard", "email_engagement", "support_escalation")
+REQUIRED_PACKAGES = ("modelguard", "email_engagement", "support_escalation", "synthetic_source")
 
 # Not topology, speed: short intervals so the stack tests are fast, a modest executor.
 TUNING_SETTINGS = {

@@ -32,6 +32,7 @@ def _require_editable_install() -> None:
         "modelguard": "plugins",
         "email_engagement": "include",
         "support_escalation": "include",
+        "synthetic_source": "include",
     }
     for package, folder in packages.items():
         spec = importlib.util.find_spec(package)

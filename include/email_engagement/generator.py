@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ from email_engagement.schema import (
     TIME_COLUMN,
     sends_table,
 )
+from synthetic_source import replace_range, seed_by_day, to_naive_utc
 
 SCENARIOS = (
     "none",
@@ -228,14 +229,6 @@ def _resolve_drift_features(scenario: str, drift_features: Iterable[str] | None)
                     f"allowed: {', '.join(NEW_CATEGORIES)}"
                 )
     return resolved
-
-
-def to_naive_utc(value: datetime | date | str | pd.Timestamp) -> datetime:
-    """A naive-UTC ``datetime``; tz-aware input is converted to UTC first."""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(UTC).tz_localize(None)
-    return ts.to_pydatetime()
 
 
 def _hour_index(moment: datetime) -> int:
@@ -541,23 +534,6 @@ def generate_sends(
 # ---------------------------------------------------------------------------------------------
 # Writing to a database.
 # ---------------------------------------------------------------------------------------------
-def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (datetime, float, int, str); missing -> None."""
-    lists: list[list[Any]] = []
-    for col in columns:
-        s = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            values = list(s.dt.to_pydatetime())
-        else:
-            values = s.astype(object).tolist()
-        na = s.isna().to_numpy()
-        if na.any():
-            values = [None if flag else v for v, flag in zip(values, na.tolist(), strict=True)]
-        lists.append(values)
-    names = tuple(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
-
-
 def write_sends(
     engine: sa.Engine,
     frame: pd.DataFrame,
@@ -566,39 +542,17 @@ def write_sends(
     end: datetime,
     table: str = TABLE,
 ) -> int:
-    """Replace the rows with ``start <= sent_at < end`` by ``frame``, in one transaction.
-
-    Creates the table if it is missing. Rerunning with the same range and frame leaves the
-    table unchanged. Every row of ``frame`` must fall inside the range. Returns rows written.
-    """
-    start = to_naive_utc(start)
-    end = to_naive_utc(end)
-    if end < start:
-        raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
-    missing = [c for c in (ID_COLUMN, TIME_COLUMN) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks required column(s) {missing}; has {list(frame.columns)}")
-    sends = sends_table(sa.MetaData(), table)
-    columns = [c.name for c in sends.columns if c.name in frame.columns]
-    if len(frame):
-        times = pd.to_datetime(frame[TIME_COLUMN])
-        if times.dt.tz is not None:
-            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-            frame = frame.assign(**{TIME_COLUMN: times})
-        outside = (times < pd.Timestamp(start)) | (times >= pd.Timestamp(end))
-        if outside.any():
-            raise ValueError(
-                f"{int(outside.sum())} row(s) of the frame have {TIME_COLUMN} outside "
-                f"[{start.isoformat()}, {end.isoformat()})"
-            )
-    records = _records(frame, columns) if len(frame) else []
-    with engine.begin() as conn:
-        sends.create(conn, checkfirst=True)
-        time_col = sends.c[TIME_COLUMN]
-        conn.execute(sa.delete(sends).where(time_col >= start, time_col < end))
-        for i in range(0, len(records), _WRITE_CHUNK):
-            conn.execute(sa.insert(sends), records[i : i + _WRITE_CHUNK])
-    return len(records)
+    """Replace the sends with ``start <= {TIME_COLUMN} < end`` by ``frame``, in one transaction
+    (:func:`synthetic_source.replace_range`). Returns rows written."""
+    return replace_range(
+        engine,
+        sends_table(sa.MetaData(), table),
+        frame,
+        start=start,
+        end=end,
+        time_column=TIME_COLUMN,
+        id_column=ID_COLUMN,
+    )
 
 
 def seed_source(
@@ -609,20 +563,14 @@ def seed_source(
     table: str = TABLE,
     **generate_kwargs: Any,
 ) -> int:
-    """Generate [start, end) day by day and write each day with :func:`write_sends`.
-
-    Each day is its own transaction; reruns replace days rather than duplicate them.
-    """
-    start = to_naive_utc(start)
-    end = to_naive_utc(end)
-    total = 0
-    day = start
-    while day < end:
-        nxt = min(datetime.combine(day.date(), datetime.min.time()) + timedelta(days=1), end)
-        frame = generate_sends(day, nxt, **generate_kwargs)
-        total += write_sends(engine, frame, start=day, end=nxt, table=table)
-        day = nxt
-    return total
+    """Generate [start, end) day by day and write each day with :func:`write_sends`; reruns
+    replace days rather than duplicate them."""
+    return seed_by_day(
+        start,
+        end,
+        lambda day, nxt: generate_sends(day, nxt, **generate_kwargs),
+        lambda frame, day, nxt: write_sends(engine, frame, start=day, end=nxt, table=table),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

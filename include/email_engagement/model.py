@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -19,6 +15,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from threadpoolctl import threadpool_limits
 
 from email_engagement.schema import LABEL_COLUMN
+from synthetic_source import load_model, save_model  # noqa: F401  (the example's API)
 
 _KINDS = ("numeric", "categorical")
 
@@ -153,20 +150,3 @@ def train_model(
         with threadpool_limits(limits=n_threads, user_api="openmp"):
             model.fit(X, y, **fit_params)
     return model
-
-
-def save_model(model: Any, path: str | os.PathLike[str]) -> str:
-    """Dump ``model`` with joblib (creating parent directories); return the file's sha256."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, target)
-    digest = hashlib.sha256()
-    with target.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def load_model(path: str | os.PathLike[str]) -> Any:
-    """Load a model written by :func:`save_model`."""
-    return joblib.load(Path(path))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ from support_escalation.schema import (
     TIME_COLUMN,
     tickets_table,
 )
+from synthetic_source import replace_range, seed_by_day, to_naive_utc
 
 SCENARIOS = ("none", "product_launch", "concept_drift", "audience_shift")
 
@@ -140,14 +141,6 @@ def _validate(scenario: str, magnitude: float, tickets_per_hour: float) -> None:
         raise ValueError(f"magnitude must be a finite number >= 0, got {magnitude!r}")
     if not (isinstance(tickets_per_hour, int | float) and tickets_per_hour >= 0):
         raise ValueError(f"tickets_per_hour must be a number >= 0, got {tickets_per_hour!r}")
-
-
-def to_naive_utc(value: datetime | date | str | pd.Timestamp) -> datetime:
-    """A naive-UTC ``datetime``; tz-aware input is converted to UTC first."""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(UTC).tz_localize(None)
-    return ts.to_pydatetime()
 
 
 def _hour_index(moment: datetime) -> int:
@@ -385,23 +378,6 @@ def generate_tickets(
 # ---------------------------------------------------------------------------------------------
 # Writing to a database.
 # ---------------------------------------------------------------------------------------------
-def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (datetime, float, int, str); missing -> None."""
-    lists: list[list[Any]] = []
-    for col in columns:
-        s = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            values = list(s.dt.to_pydatetime())
-        else:
-            values = s.astype(object).tolist()
-        na = s.isna().to_numpy()
-        if na.any():
-            values = [None if flag else v for v, flag in zip(values, na.tolist(), strict=True)]
-        lists.append(values)
-    names = tuple(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
-
-
 def write_tickets(
     engine: sa.Engine,
     frame: pd.DataFrame,
@@ -410,39 +386,17 @@ def write_tickets(
     end: datetime,
     table: str = TABLE,
 ) -> int:
-    """Replace the rows with ``start <= opened_at < end`` by ``frame``, in one transaction.
-
-    Creates the table if it is missing. Rerunning with the same range and frame leaves the
-    table unchanged. Every row of ``frame`` must fall inside the range. Returns rows written.
-    """
-    start = to_naive_utc(start)
-    end = to_naive_utc(end)
-    if end < start:
-        raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
-    missing = [c for c in (ID_COLUMN, TIME_COLUMN) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks required column(s) {missing}; has {list(frame.columns)}")
-    tickets = tickets_table(sa.MetaData(), table)
-    columns = [c.name for c in tickets.columns if c.name in frame.columns]
-    if len(frame):
-        times = pd.to_datetime(frame[TIME_COLUMN])
-        if times.dt.tz is not None:
-            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-            frame = frame.assign(**{TIME_COLUMN: times})
-        outside = (times < pd.Timestamp(start)) | (times >= pd.Timestamp(end))
-        if outside.any():
-            raise ValueError(
-                f"{int(outside.sum())} row(s) of the frame have {TIME_COLUMN} outside "
-                f"[{start.isoformat()}, {end.isoformat()})"
-            )
-    records = _records(frame, columns) if len(frame) else []
-    with engine.begin() as conn:
-        tickets.create(conn, checkfirst=True)
-        time_col = tickets.c[TIME_COLUMN]
-        conn.execute(sa.delete(tickets).where(time_col >= start, time_col < end))
-        for i in range(0, len(records), _WRITE_CHUNK):
-            conn.execute(sa.insert(tickets), records[i : i + _WRITE_CHUNK])
-    return len(records)
+    """Replace the tickets with ``start <= {TIME_COLUMN} < end`` by ``frame``, in one transaction
+    (:func:`synthetic_source.replace_range`). Returns rows written."""
+    return replace_range(
+        engine,
+        tickets_table(sa.MetaData(), table),
+        frame,
+        start=start,
+        end=end,
+        time_column=TIME_COLUMN,
+        id_column=ID_COLUMN,
+    )
 
 
 def seed_source(
@@ -453,20 +407,14 @@ def seed_source(
     table: str = TABLE,
     **generate_kwargs: Any,
 ) -> int:
-    """Generate [start, end) day by day and write each day with :func:`write_tickets`.
-
-    Each day is its own transaction; reruns replace days rather than duplicate them.
-    """
-    start = to_naive_utc(start)
-    end = to_naive_utc(end)
-    total = 0
-    day = start
-    while day < end:
-        nxt = min(datetime.combine(day.date(), datetime.min.time()) + timedelta(days=1), end)
-        frame = generate_tickets(day, nxt, **generate_kwargs)
-        total += write_tickets(engine, frame, start=day, end=nxt, table=table)
-        day = nxt
-    return total
+    """Generate [start, end) day by day and write each day with :func:`write_tickets`; reruns
+    replace days rather than duplicate them."""
+    return seed_by_day(
+        start,
+        end,
+        lambda day, nxt: generate_tickets(day, nxt, **generate_kwargs),
+        lambda frame, day, nxt: write_tickets(engine, frame, start=day, end=nxt, table=table),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,13 +9,9 @@ scored before an agent answered) is imputed and flagged by an indicator column.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -25,6 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from support_escalation.schema import LABEL_COLUMN
+from synthetic_source import load_model, save_model  # noqa: F401  (the example's API)
 
 _KINDS = ("numeric", "categorical")
 
@@ -127,20 +124,3 @@ def train_model(
     model = build_pipeline(features, C=C)
     model.fit(X, y, **fit_params)
     return model
-
-
-def save_model(model: Any, path: str | os.PathLike[str]) -> str:
-    """Dump ``model`` with joblib (creating parent directories); return the file's sha256."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, target)
-    digest = hashlib.sha256()
-    with target.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def load_model(path: str | os.PathLike[str]) -> Any:
-    """Load a model written by :func:`save_model`."""
-    return joblib.load(Path(path))

@@ -25,7 +25,10 @@ PROJECTS = {
     "modelguard": (ROOT / "pyproject.toml", {"modelguard": ROOT / "plugins" / "modelguard"}),
     "modelguard-examples": (
         ROOT / "include" / "pyproject.toml",
-        {p: ROOT / "include" / p for p in ("email_engagement", "support_escalation")},
+        {
+            p: ROOT / "include" / p
+            for p in ("email_engagement", "support_escalation", "synthetic_source")
+        },
     ),
 }
 
