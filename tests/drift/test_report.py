@@ -360,3 +360,19 @@ def test_import_does_not_load_matplotlib_and_rendering_avoids_pyplot(tmp_path):
     )
     plugins = Path(__file__).parents[2] / "plugins"
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=plugins)
+
+
+def test_summary_and_json_alone_do_not_load_matplotlib():
+    # The drift check logs the summary and a consumer reads the JSON without drawing a plot:
+    # neither may pay for (or depend on) matplotlib.
+    code = (
+        "import sys, json; "
+        "from modelguard.drift.report.summary import summarize; "
+        "from modelguard.drift.report.writer import _to_json; "
+        "report = {'verdict': 'healthy', 'features': {}}; "
+        "assert summarize(report).startswith('Drift report'); "
+        "assert json.loads(_to_json(report)) == report; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported for the summary or JSON'"
+    )
+    plugins = Path(__file__).parents[2] / "plugins"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=plugins)
