@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -15,7 +16,7 @@ from email_engagement.generator import generate_sends
 from email_engagement.model import train_model
 from email_engagement.schema import FEATURES, LABEL_COLUMN
 from modelguard.core.scoring import score_model
-from modelguard.exceptions import DataValidationError
+from modelguard.exceptions import DataValidationError, MalformedResultError
 from modelguard.labels.performance import (
     Degradation,
     PerformanceReport,
@@ -33,6 +34,19 @@ class ColumnModel:
     def predict_proba(self, X):
         p = X["p"].to_numpy(dtype=float)
         return np.column_stack([1 - p, p])
+
+
+def observed_report(**metrics) -> PerformanceReport:
+    """A measured report holding only ``metrics`` (what degradation reads)."""
+    return PerformanceReport(
+        status="measured",
+        reason="test",
+        n=100,
+        n_labelled=100,
+        n_sends=None,
+        threshold=0.5,
+        **metrics,
+    )
 
 
 def scored_frame(p, y) -> pd.DataFrame:
@@ -165,7 +179,9 @@ def test_measure_errors(champion, holdout):
     ],
 )
 def test_degradation(metric, observed, baseline, drop, degraded):
-    result = degradation({metric: observed}, {metric: baseline}, metric=metric, threshold=0.05)
+    result = degradation(
+        observed_report(**{metric: observed}), {metric: baseline}, metric=metric, threshold=0.05
+    )
     assert isinstance(result, Degradation)
     assert result.relative_drop == pytest.approx(drop)
     assert result.degraded is degraded
@@ -176,14 +192,14 @@ def test_degradation(metric, observed, baseline, drop, degraded):
 
 @pytest.mark.parametrize("baseline", [{}, {"accuracy": None}, {"accuracy": 0}, {"f1": 0.7}])
 def test_no_baseline_is_never_a_degradation(baseline):
-    result = degradation({"accuracy": 0.1}, baseline)
+    result = degradation(observed_report(accuracy=0.1), baseline)
     assert not result.degraded
     assert result.relative_drop is None
     assert result.reason.startswith("no baseline for accuracy")
 
 
 def test_an_undefined_observation_is_not_a_degradation():
-    result = degradation({"precision": None}, {"precision": 0.6}, metric="precision")
+    result = degradation(observed_report(precision=None), {"precision": 0.6}, metric="precision")
     assert not result.degraded and "undefined" in result.reason
 
 
@@ -196,7 +212,9 @@ def test_degradation_of_a_report_and_of_model_scores(champion, holdout):
     )
     assert not degradation(report, baseline, threshold=0.2).degraded
     scores, _ = score_model(champion, holdout, LABEL_COLUMN)
-    assert degradation(scores.to_dict(), baseline).relative_drop == pytest.approx(0.1)
+    assert degradation(
+        observed_report(accuracy=scores.accuracy), baseline
+    ).relative_drop == pytest.approx(0.1)
     attached = report.with_degradation(baseline, metric="accuracy", threshold=0.05)
     data = json.loads(json.dumps(attached.to_dict(), allow_nan=False))
     assert data["degradation"]["degraded"] is True
@@ -204,13 +222,29 @@ def test_degradation_of_a_report_and_of_model_scores(champion, holdout):
     assert data["degradation"]["metric"] == "accuracy"
 
 
+def test_report_round_trips_through_its_dict(champion, holdout):
+    report = measure_performance(champion, holdout, LABEL_COLUMN)
+    attached = report.with_degradation({"accuracy": report.accuracy / 0.9})
+    missing = missing_performance("late", 3, 10).with_degradation({"accuracy": 0.9})
+    for value in (report, attached, missing):
+        data = json.loads(json.dumps(value.to_dict(), allow_nan=False))
+        assert PerformanceReport.from_dict(data) == value
+    assert Degradation.from_dict(attached.degradation.to_dict()) == attached.degradation
+    with pytest.raises(MalformedResultError, match="missing key"):
+        PerformanceReport.from_dict({"status": "measured"})
+    with pytest.raises(MalformedResultError, match="status 'degraded'"):
+        PerformanceReport.from_dict({**report.to_dict(), "status": "degraded"})
+
+
 def test_degradation_errors():
     with pytest.raises(ValueError, match="not a performance metric"):
-        degradation({"accuracy": 0.8}, {"accuracy": 0.9}, metric="speed")
+        degradation(observed_report(accuracy=0.8), {"accuracy": 0.9}, metric="speed")
     with pytest.raises(ValueError, match="threshold"):
-        degradation({"accuracy": 0.8}, {"accuracy": 0.9}, threshold=-0.1)
+        degradation(observed_report(accuracy=0.8), {"accuracy": 0.9}, threshold=-0.1)
     with pytest.raises(ValueError, match="baseline must be a dict"):
-        degradation({"accuracy": 0.8}, None)
+        degradation(observed_report(accuracy=0.8), None)
+    with pytest.raises(ValueError, match="observed must be a PerformanceReport"):
+        degradation({"accuracy": 0.8}, {"accuracy": 0.9})
 
 
 # ----------------------------------------------------------------------------- missing labels
@@ -231,8 +265,9 @@ def test_missing_performance_is_not_a_measurement():
     )
     assert data["status"] == "missing" and data["accuracy"] is None
     assert data["degradation"]["degraded"] is False
-    # a dict that says missing is treated the same way
-    assert not degradation({"status": "missing", "accuracy": 0.1}, {"accuracy": 0.9}).degraded
+    # a report that says missing is treated the same way, whatever metric it holds
+    missing = replace(observed_report(accuracy=0.1), status="missing", reason="late")
+    assert not degradation(missing, {"accuracy": 0.9}).degraded
 
 
 @pytest.mark.parametrize(

@@ -20,13 +20,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from modelguard.core.records import fields_from_dict
 from modelguard.core.scoring import (
     binary_labels,
     check_threshold,
     positive_probabilities,
     scores_from_probabilities,
 )
-from modelguard.exceptions import DataValidationError, InvalidArgumentError
+from modelguard.exceptions import DataValidationError, InvalidArgumentError, MalformedResultError
 
 __all__ = [
     "HIGHER_IS_BETTER",
@@ -69,6 +70,10 @@ class ReliabilityBin:
             "actual_rate": self.actual_rate,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReliabilityBin:
+        return cls(**fields_from_dict(cls, data))
+
 
 @dataclass(frozen=True)
 class Degradation:
@@ -101,6 +106,11 @@ class Degradation:
             "higher_is_better": self.higher_is_better,
             "reason": self.reason,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Degradation:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**fields_from_dict(cls, data))
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,20 @@ class PerformanceReport:
             "reliability": [b.to_dict() for b in self.reliability],
             "degradation": None if self.degradation is None else self.degradation.to_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PerformanceReport:
+        """Inverse of :meth:`to_dict`."""
+        values = fields_from_dict(cls, data)
+        if values["status"] not in PERFORMANCE_STATUSES:
+            raise MalformedResultError(
+                f"PerformanceReport.from_dict: status {values['status']!r} is not one of "
+                f"{PERFORMANCE_STATUSES}"
+            )
+        values["reliability"] = tuple(ReliabilityBin.from_dict(b) for b in values["reliability"])
+        if values["degradation"] is not None:
+            values["degradation"] = Degradation.from_dict(values["degradation"])
+        return cls(**values)
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -279,7 +303,7 @@ def missing_performance(reason: str, n_labelled: int, n_sends: int) -> Performan
 
 
 def degradation(
-    observed: dict[str, Any] | PerformanceReport,
+    observed: PerformanceReport,
     baseline: dict[str, Any],
     *,
     metric: str = "accuracy",
@@ -287,9 +311,9 @@ def degradation(
 ) -> Degradation:
     """Is ``observed`` worse than ``baseline`` in ``metric`` by more than ``threshold``?
 
-    ``observed``: a :class:`PerformanceReport` or a dict of metrics (e.g. its ``to_dict()`` or
-    ``ModelScores.to_dict()``); ``baseline``: a dict of the champion's metrics when it was
-    evaluated. ``degraded`` = ``relative_drop > threshold`` (see :class:`Degradation` for the
+    ``observed``: a :class:`PerformanceReport` (a stored or pushed one is read back with
+    :meth:`PerformanceReport.from_dict` first); ``baseline``: a dict of the champion's metrics
+    when it was evaluated. ``degraded`` = ``relative_drop > threshold`` (see :class:`Degradation` for the
     sign of lower-is-better metrics). Never degraded without evidence: a missing observation
     (status "missing"), an undefined observed metric, or a baseline that lacks the metric or
     holds None or 0 give ``degraded=False`` with the reason.
@@ -300,16 +324,13 @@ def degradation(
     threshold = float(threshold)
     if not (math.isfinite(threshold) and threshold >= 0):
         raise InvalidArgumentError(f"threshold must be a finite number >= 0; got {threshold}")
-    if isinstance(observed, PerformanceReport):
-        status, reason_missing = observed.status, observed.reason
-        obs = observed.metric(metric)
-    elif isinstance(observed, dict):
-        status, reason_missing = observed.get("status", "measured"), observed.get("reason")
-        obs = observed.get(metric)
-    else:
+    if not isinstance(observed, PerformanceReport):
         raise InvalidArgumentError(
-            f"observed must be a PerformanceReport or a dict; got {type(observed).__name__}"
+            f"observed must be a PerformanceReport; got {type(observed).__name__} (read a "
+            "stored or pushed one back with PerformanceReport.from_dict)"
         )
+    status, reason_missing = observed.status, observed.reason
+    obs = observed.metric(metric)
     if not isinstance(baseline, dict):
         raise InvalidArgumentError(
             f"baseline must be a dict of metrics; got {type(baseline).__name__}"

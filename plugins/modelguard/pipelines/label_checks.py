@@ -117,7 +117,7 @@ def run_performance_check(
         metrics = report.to_dict()
         baseline = champion_baseline(registry, champion)
         deg = degradation(
-            metrics,
+            report,
             baseline,
             metric=config.deployment.primary_metric,
             threshold=config.retraining.performance_threshold,
