@@ -239,7 +239,7 @@ def monitor(world: World, run_at: datetime, *, dag_id: str | None = None) -> dic
         dag_id=dag_id,
         run_id=f"monitor_{window.label}",
         **engines,
-    ).to_xcom()
+    )
     labelled = matured_window(
         Window(run_at - timedelta(hours=config.monitoring.label_window_hours), run_at),
         config.source.label_delay_hours,

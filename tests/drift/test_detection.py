@@ -112,6 +112,26 @@ def test_profile_round_trips_through_json_and_arrays(profile):
     assert len(stored["features"]["industry"]["concept"]["target_rate_by_bin"]) == 4
 
 
+def test_report_round_trips_through_its_stored_json(profile):
+    from modelguard.drift.detection import DriftReport
+    from modelguard.exceptions import MalformedResultError
+
+    report = detect_drift(
+        profile,
+        make_frame(3_000, 8, shift=0.5, missing=0.05),
+        config=DD,
+        model_name="m",
+        model_version=2,
+        window={"start": "2026-05-01T00:00:00", "end": "2026-05-02T00:00:00"},
+    )
+    stored = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert DriftReport.from_dict(stored) == report
+    assert DriftReport.from_dict(stored).to_dict() == stored
+    del stored["features"]["size"]["psi"]
+    with pytest.raises(MalformedResultError, match="psi"):
+        DriftReport.from_dict(stored)
+
+
 def test_reference_sample_is_bounded_and_keeps_the_point_mass():
     prof = build_reference_profile(make_frame(50_000, 8), FEATURES, sample_size=1_000)
     opens = prof.features["opens"]

@@ -605,10 +605,10 @@ def test_audience_shift_retrains_and_the_gate_deploys(tmp_path) -> None:
     performance = label_checks.run_performance_check(**checks, window=labelled, as_of=RUN)
     concept = label_checks.run_concept_check(**checks, window=labelled, as_of=RUN)
     assert drift.verdict == "major"
-    assert performance["status"] == "degraded", performance["reason"]
-    assert concept["concept_drift"], concept["reason"]
+    assert performance.status == "degraded", performance.reason
+    assert concept.concept_drift, concept.reason
     decision = decide_retraining(
-        **checks, drift=drift.to_xcom(), performance=performance, concept=concept, window=interval
+        **checks, drift=drift, performance=performance, concept=concept, window=interval
     )
     assert decision["verdict"] == "retrain", decision["reason"]
 

@@ -371,3 +371,19 @@ def test_a_profile_without_target_is_refused(train, frame3):
 def test_bad_threshold_is_refused(profile, frame3, bad):
     with pytest.raises(ValueError, match="threshold"):
         detect_concept_drift(profile, frame3, LABEL_COLUMN, threshold=bad)
+
+
+# ----------------------------------------------------------------------------- round trip
+
+
+def test_report_round_trips_through_its_dict(small_profile):
+    from modelguard.exceptions import MalformedResultError
+
+    current = constructed({"a": (100, 30), "b": (100, 70)})
+    report = detect_concept_drift(small_profile, current, "y", threshold=0.15)
+    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert ConceptDriftReport.from_dict(data) == report
+    assert ConceptDriftReport.from_dict(data).drifted_features == data["drifted_features"]
+    del data["features"][next(iter(data["features"]))]["bins"]
+    with pytest.raises(MalformedResultError, match="'bins'"):
+        ConceptDriftReport.from_dict(data)

@@ -3,6 +3,7 @@ never arrive, labels arriving twice, and the refusals of a retraining run."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 
 from modelguard.core.window import Window
 from modelguard.exceptions import DataValidationError, InsufficientDataError, UnknownStrategyError
+from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
+from modelguard.pipelines.drift_check import DriftCheckResult
 from modelguard.pipelines.label_checks import run_concept_check, run_performance_check
 from modelguard.pipelines.retrain_decision import decide_retraining
 from modelguard.pipelines.retraining import (
@@ -38,6 +41,15 @@ def engines(world):
 
 
 def check(world, fn, window=WEEK, as_of=AS_OF, **kw):
+    """The check's XCom (its outcome's ``to_dict()``), which must read back to that outcome."""
+    outcome = run_check(world, fn, window=window, as_of=as_of, **kw)
+    data = outcome.to_dict()
+    assert type(outcome).from_dict(data) == outcome
+    assert type(outcome).from_dict(json.loads(json.dumps(data, allow_nan=False))) == outcome
+    return data
+
+
+def run_check(world, fn, window=WEEK, as_of=AS_OF, **kw):
     source, registry = engines(world)
     args = dict(
         config=world.config,
@@ -111,9 +123,24 @@ def test_labels_arriving_twice_change_nothing(world):
 
 def test_decision_cool_down_and_record(world):
     source, registry = engines(world)
-    drift = {"verdict": "healthy", "report_uri": None}
-    perf = check(world, run_performance_check)
-    concept = check(world, run_concept_check)
+    drift = DriftCheckResult(
+        verdict="healthy",
+        dataset_drift=False,
+        drifted_features=[],
+        major_features=[],
+        report_uri=None,
+        html_uri=None,
+        model_name=MODEL,
+        model_version=1,
+        model_version_id=1,
+        window_start=WEEK.start.isoformat(),
+        window_end=WEEK.end.isoformat(),
+        n_rows=0,
+        summary="",
+    )
+    perf = run_check(world, run_performance_check)
+    concept = run_check(world, run_concept_check)
+    assert isinstance(perf, PerformanceOutcome) and isinstance(concept, ConceptOutcome)
     window = Window(AS_OF - timedelta(hours=24), AS_OF)
     args = dict(
         config=world.config,
@@ -197,3 +224,20 @@ def test_retraining_refusals_register_nothing(world, tmp_path):
 
 def failing_estimator(frame, features, target, *, sample_weight=None):
     raise RuntimeError("the solver diverged")
+
+
+def test_a_malformed_xcom_names_the_task_and_key(world):
+    from modelguard.exceptions import MalformedResultError
+
+    perf = check(world, run_performance_check)
+    broken = {k: v for k, v in perf.items() if k != "status"}
+    with pytest.raises(MalformedResultError, match=r"task 'performance'.*'return_value'.*status"):
+        PerformanceOutcome.from_xcom(broken, "performance")
+    with pytest.raises(MalformedResultError, match=r"task 'concept_drift'.*ConceptOutcome"):
+        ConceptOutcome.from_xcom(
+            {**check(world, run_concept_check), "window": "x"}, "concept_drift"
+        )
+    with pytest.raises(MalformedResultError, match=r"task 'drift_check'.*'return_value'"):
+        DriftCheckResult.from_xcom({"verdict": "major"}, "drift_check")
+    with pytest.raises(MalformedResultError, match=r"task 'drift_check'"):
+        DriftCheckResult.from_xcom(None, "drift_check")

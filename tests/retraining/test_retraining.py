@@ -18,13 +18,15 @@ from email_engagement.model import train_model
 from modelguard.config import STRATEGIES, load_config
 from modelguard.core.window import Window
 from modelguard.deployment.evaluation import gate_windows
-from modelguard.drift.detection import build_reference_profile
+from modelguard.drift.detection import DriftReport, FeatureDrift, build_reference_profile
 from modelguard.exceptions import (
     ChallengerValidationError,
     DataValidationError,
     InsufficientDataError,
     UnknownStrategyError,
 )
+from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
+from modelguard.labels.performance import Degradation
 from modelguard.retraining.decision import importance_from_profile, should_retrain
 from modelguard.retraining.training_sets import (
     build_training_set,
@@ -315,53 +317,100 @@ def test_count_new_labelled_rows(config, source):
 IMPORTANCE = {"personalization_score": 0.020, "template": 0.018, "send_weekday": 0.002}
 
 
-def report(**psi: float) -> dict:
-    features = {
-        name: {"psi": psi.get(name, 0.01), "severity": "healthy", "drifted": False}
-        for name in IMPORTANCE
-    }
-    for name, value in psi.items():
-        features[name]["severity"] = "major" if value >= 0.25 else "minor"
-        features[name]["drifted"] = value >= 0.1
-    return {"verdict": "major", "features": features}
+def report(**psi: float) -> DriftReport:
+    """A drift report whose features have the given PSI (0.01 for the others)."""
+    features = {}
+    for name in IMPORTANCE:
+        value = psi.get(name, 0.01)
+        severity = "healthy"
+        if name in psi:
+            severity = "major" if value >= 0.25 else "minor"
+        features[name] = FeatureDrift(
+            name=name,
+            type="numeric",
+            tests=("ks",),
+            psi=value,
+            ks_statistic=None,
+            ks_pvalue=None,
+            chi2_statistic=None,
+            chi2_pvalue=None,
+            pvalue_adjusted=None,
+            effect_size=None,
+            effect_measure="ks_statistic",
+            severity=severity,
+            drifted=name in psi and value >= 0.1,
+            reason="",
+            missing_share_reference=0.0,
+            missing_share_current=0.0,
+            new_categories={},
+            n_reference=1000,
+            n_current=1000,
+            bins={},
+        )
+    return DriftReport(
+        dataset_drift=False,
+        dataset_drift_reason="",
+        verdict="major",
+        features=features,
+        n_reference=1000,
+        n_current=1000,
+        thresholds={},
+    )
 
 
-MEASURED_OK = {
-    "status": "measured",
-    "metrics": {"accuracy": 0.70},
-    "degradation": {
-        "metric": "accuracy",
-        "observed": 0.70,
-        "baseline": 0.71,
-        "relative_drop": 0.01 / 0.71,
-        "degraded": False,
-        "reason": "within tolerance",
-    },
-}
-MEASURED_BAD = {
-    "status": "measured",
-    "metrics": {"accuracy": 0.60},
-    "degradation": {
-        "metric": "accuracy",
-        "observed": 0.60,
-        "baseline": 0.70,
-        "relative_drop": 0.1 / 0.7,
-        "degraded": True,
-        "reason": "accuracy dropped",
-    },
-}
-MISSING = {
-    "status": "missing",
-    "metrics": {},
-    "degradation": {
+def performance(status: str, **degradation) -> PerformanceOutcome:
+    """A performance check outcome whose degradation has the given fields."""
+    deg = {
         "metric": "accuracy",
         "observed": None,
-        "baseline": 0.7,
+        "baseline": None,
         "relative_drop": None,
-        "degraded": False,
-        "reason": "only 12 matured labels",
-    },
-}
+        "threshold": 0.05,
+        "higher_is_better": True,
+        **degradation,
+    }
+    return PerformanceOutcome(
+        window=("2026-05-01T00:00:00", "2026-05-08T00:00:00"),
+        model_version_id=1,
+        sends=1000,
+        labelled=1000,
+        status=status,
+        reason=deg["reason"],
+        degradation=Degradation(**deg),
+    )
+
+
+def concept_check(concept_drift: bool, drifted_features=(), score=None) -> ConceptOutcome:
+    return ConceptOutcome(
+        window=("2026-05-01T00:00:00", "2026-05-08T00:00:00"),
+        model_version_id=1,
+        sends=1000,
+        labelled=1000,
+        status="drifted" if concept_drift else "stable",
+        reason="",
+        concept_drift=concept_drift,
+        drifted_features=tuple(drifted_features),
+        score=score,
+    )
+
+
+MEASURED_OK = performance(
+    "measured",
+    observed=0.70,
+    baseline=0.71,
+    relative_drop=0.01 / 0.71,
+    degraded=False,
+    reason="within tolerance",
+)
+MEASURED_BAD = performance(
+    "measured",
+    observed=0.60,
+    baseline=0.70,
+    relative_drop=0.1 / 0.7,
+    degraded=True,
+    reason="accuracy dropped",
+)
+MISSING = performance("missing", baseline=0.7, degraded=False, reason="only 12 matured labels")
 
 
 def decide(config, drift=None, performance=None, **kw):
@@ -408,11 +457,11 @@ def test_importance_from_profile(config):
 
 
 def test_concept_drift_triggers(config):
-    concept = {"concept_drift": True, "drifted_features": ["send_hour"], "score": 0.3}
+    concept = concept_check(True, ["send_hour"], 0.3)
     d = decide(config, report(), concept=concept)
     assert d.retrain and d.triggers == ("concept",)
     assert any("concept drift" in r and "send_hour" in r for r in d.reasons)
-    quiet = decide(config, report(), concept={"concept_drift": False, "drifted_features": []})
+    quiet = decide(config, report(), concept=concept_check(False))
     assert not quiet.retrain
 
 
@@ -430,11 +479,7 @@ def test_performance_uses_the_retraining_threshold(tmp_path):
     d = decide(strict, None, MEASURED_BAD)
     assert not d.retrain
     assert any("14.3% <= performance_threshold 20.0%" in r for r in d.reasons)
-    flag_only = {
-        "status": "measured",
-        "metrics": {},
-        "degradation": {"metric": "accuracy", "degraded": True, "reason": "dropped"},
-    }
+    flag_only = performance("measured", degraded=True, reason="dropped")
     assert decide(strict, None, flag_only).triggers == ("performance",)
 
 
@@ -463,7 +508,7 @@ def test_too_few_new_labels_block(config):
 
 
 def test_nothing_means_no_retrain_with_reasons(config):
-    d = decide(config, report(), MEASURED_OK, concept={"concept_drift": False})
+    d = decide(config, report(), MEASURED_OK, concept=concept_check(False))
     assert not d.retrain and d.triggers == () and d.blocked_by == ()
     text = " | ".join(d.reasons)
     for part in ("drift:", "concept:", "performance:", "no trigger fired"):
@@ -477,7 +522,7 @@ def test_all_triggers_together(config):
         config,
         report(template=1.0),
         MEASURED_BAD,
-        concept={"concept_drift": True, "drifted_features": ["template"]},
+        concept=concept_check(True, ["template"]),
     )
     assert d.retrain and d.triggers == ("drift", "concept", "performance")
 

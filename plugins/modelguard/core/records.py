@@ -23,3 +23,15 @@ def fields_from_dict(cls: type, data: Any) -> dict[str, Any]:
             f"{cls.__name__}.to_dict() returned"
         )
     return {name: data[name] for name in names}
+
+
+def from_xcom(cls: type, value: Any, task_id: str, key: str = "return_value"):
+    """``cls.from_dict(value)`` for the XCom ``key`` of task ``task_id``; a value that is not
+    what ``cls.to_dict()`` pushed is a :class:`MalformedResultError` naming the task and key."""
+    try:
+        return cls.from_dict(value)
+    except (MalformedResultError, KeyError, TypeError, ValueError) as exc:
+        detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise MalformedResultError(
+            f"task {task_id!r} XCom {key!r} is not a {cls.__name__}: {detail}"
+        ) from exc

@@ -18,7 +18,8 @@ import numpy as np
 
 from modelguard.config import DriftDetectionConfig, section_with
 from modelguard.core import stats
-from modelguard.exceptions import DataValidationError, ProfileError
+from modelguard.core.records import fields_from_dict
+from modelguard.exceptions import DataValidationError, MalformedResultError, ProfileError
 
 FEATURE_TYPES = ("numeric", "categorical")
 MISSING_LABEL = "missing"
@@ -199,6 +200,14 @@ class FeatureDrift:
             "bins": self.bins,
         }
 
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> FeatureDrift:
+        """Inverse of :meth:`to_dict` (which leaves the name to the report's key)."""
+        values = fields_from_dict(cls, {"name": name, **data} if isinstance(data, dict) else data)
+        values["tests"] = tuple(values["tests"])
+        values["new_categories"] = dict(values["new_categories"])
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class DriftReport:
@@ -231,6 +240,21 @@ class DriftReport:
             "drifted_features": self.drifted_features,
             "features": {name: f.to_dict() for name, f in self.features.items()},
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftReport:
+        """Inverse of :meth:`to_dict` (the stored drift_report.json); the derived
+        ``drifted_features`` key is ignored."""
+        values = fields_from_dict(cls, data)
+        if not isinstance(values["features"], dict):
+            raise MalformedResultError(
+                f"DriftReport.from_dict: 'features' must be a dict; got "
+                f"{type(values['features']).__name__}"
+            )
+        values["features"] = {
+            name: FeatureDrift.from_dict(name, f) for name, f in values["features"].items()
+        }
+        return cls(**values)
 
 
 # ----------------------------------------------------------------------------- column handling

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from modelguard.config import DriftDetectionConfig
+from modelguard.core.records import fields_from_dict
 from modelguard.core.scoring import binary_labels
 from modelguard.drift.detection import (
     MISSING_LABEL,
@@ -78,6 +79,7 @@ from modelguard.exceptions import (
     DataValidationError,
     InsufficientDataError,
     InvalidArgumentError,
+    MalformedResultError,
     ProfileError,
 )
 
@@ -157,6 +159,45 @@ class FeatureConcept:
             },
         }
 
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> FeatureConcept:
+        """Inverse of :meth:`to_dict` (which leaves the name to the report's key)."""
+        if not isinstance(data, dict) or not isinstance(data.get("bins"), dict):
+            raise MalformedResultError(
+                f"FeatureConcept.from_dict: feature {name!r} needs a dict with a 'bins' dict"
+            )
+        bins = data["bins"]
+        flat = {
+            **data,
+            "name": name,
+            "labels": bins.get("labels"),
+            "n_reference_by_bin": bins.get("n_reference"),
+            "n_current_by_bin": bins.get("n_current"),
+            "rate_reference": bins.get("rate_reference"),
+            "rate_current": bins.get("rate_current"),
+            "rate_expected": bins.get("rate_expected"),
+            "compared": bins.get("compared"),
+        }
+        values = fields_from_dict(cls, flat)
+        for key in _BIN_FIELDS:
+            if values[key] is None:
+                raise MalformedResultError(
+                    f"FeatureConcept.from_dict: feature {name!r} bins lack {key!r}"
+                )
+            values[key] = tuple(values[key])
+        return cls(**values)
+
+
+_BIN_FIELDS = (
+    "labels",
+    "n_reference_by_bin",
+    "n_current_by_bin",
+    "rate_reference",
+    "rate_current",
+    "rate_expected",
+    "compared",
+)
+
 
 @dataclass(frozen=True)
 class ConceptDriftReport:
@@ -208,6 +249,17 @@ class ConceptDriftReport:
             "drifted_features": self.drifted_features,
             "features": {name: f.to_dict() for name, f in self.features.items()},
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConceptDriftReport:
+        """Inverse of :meth:`to_dict` (the derived ``drifted_features`` key is ignored)."""
+        values = fields_from_dict(cls, data)
+        if not isinstance(values["features"], dict):
+            raise MalformedResultError("ConceptDriftReport.from_dict: 'features' must be a dict")
+        values["features"] = {
+            name: FeatureConcept.from_dict(name, f) for name, f in values["features"].items()
+        }
+        return cls(**values)
 
 
 # ----------------------------------------------------------------------------- detection

@@ -46,7 +46,7 @@ class _MaturedWindowOperator(BaseOperator):
         mon = config.monitoring
         hours = mon.label_window_hours if self.window_hours is None else self.window_hours
         window = trailing_window_from_context(context, hours)
-        return getattr(label_checks, self.check)(
+        outcome = getattr(label_checks, self.check)(
             config=config,
             source_engine=source,
             registry_engine=registry,
@@ -57,6 +57,7 @@ class _MaturedWindowOperator(BaseOperator):
             judge_with=judge_with_from_context(context),
             log=self.log,
         )
+        return outcome.to_dict()
 
 
 class PerformanceOperator(_MaturedWindowOperator):
@@ -109,18 +110,29 @@ class RetrainDecisionOperator(BaseBranchOperator):
         }
 
     def choose_branch(self, context: Any) -> str:
+        from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
+        from modelguard.pipelines.drift_check import DriftCheckResult
         from modelguard.pipelines.retrain_decision import decide_retraining
 
         config, source, registry = load_run_config(self.config_path)
         hours = config.monitoring.window_hours if self.window_hours is None else self.window_hours
         ti = context["ti"]
+        drift = DriftCheckResult.from_xcom(
+            pull_dict(context, self.drift_task_id, "drift verdict"), self.drift_task_id
+        )
+        performance = ti.xcom_pull(task_ids=self.performance_task_id)
+        concept = ti.xcom_pull(task_ids=self.concept_task_id)
         decision = decide_retraining(
             config=config,
             source_engine=source,
             registry_engine=registry,
-            drift=pull_dict(context, self.drift_task_id, "drift verdict"),
-            performance=ti.xcom_pull(task_ids=self.performance_task_id),
-            concept=ti.xcom_pull(task_ids=self.concept_task_id),
+            drift=drift,
+            performance=None
+            if performance is None
+            else PerformanceOutcome.from_xcom(performance, self.performance_task_id),
+            concept=None
+            if concept is None
+            else ConceptOutcome.from_xcom(concept, self.concept_task_id),
             window=window_from_context(context, hours),
             dag_id=self.dag_id,
             run_id=context.get("run_id"),

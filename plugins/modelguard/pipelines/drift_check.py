@@ -27,8 +27,8 @@ class DriftCheckResult:
     dataset_drift: bool
     drifted_features: list[str]
     major_features: list[str]
-    report_uri: str
-    html_uri: str
+    report_uri: str | None
+    html_uri: str | None
     model_name: str
     model_version: int
     model_version_id: int
@@ -39,6 +39,23 @@ class DriftCheckResult:
 
     def to_xcom(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftCheckResult:
+        """Inverse of :meth:`to_xcom`."""
+        from modelguard.core.records import fields_from_dict
+
+        values = fields_from_dict(cls, data)
+        values["drifted_features"] = [str(f) for f in values["drifted_features"]]
+        values["major_features"] = [str(f) for f in values["major_features"]]
+        return cls(**values)
+
+    @classmethod
+    def from_xcom(cls, value: Any, task_id: str, key: str = "return_value") -> DriftCheckResult:
+        """What the drift task pushed, read back (MalformedResultError naming the task)."""
+        from modelguard.core.records import from_xcom
+
+        return from_xcom(cls, value, task_id, key)
 
 
 CHAMPION_AT_INTERVAL_END = "champion_at_interval_end"

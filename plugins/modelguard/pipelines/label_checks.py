@@ -9,12 +9,15 @@ same. Results are stored per (interval, model version) and replaced on rerun.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelguard.config import ModelguardConfig
 from modelguard.core.window import Window
 from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END
 from modelguard.storage.source import matured_window  # noqa: F401  (re-exported for the operators)
+
+if TYPE_CHECKING:
+    from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
 
 PERFORMANCE = "performance"
 CONCEPT = "concept_drift"
@@ -76,13 +79,13 @@ def _start(
     registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     champion = judged_version(registry, config.model.name, as_of, judge_with)
     sends, labelled = count_labels(source_engine, config, window, as_of)
-    out: dict[str, Any] = {
-        "window": [window.start.isoformat(), window.end.isoformat()],
+    common: dict[str, Any] = {
+        "window": (window.start.isoformat(), window.end.isoformat()),
         "model_version_id": champion.id,
         "sends": sends,
         "labelled": labelled,
     }
-    return registry, champion, out, _enough_labels(config, sends, labelled)
+    return registry, champion, common, _enough_labels(config, sends, labelled)
 
 
 def run_performance_check(
@@ -96,16 +99,18 @@ def run_performance_check(
     run_id: str | None,
     judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
-) -> dict[str, Any]:
-    """The champion's realised metrics on ``window`` (already matured) and its degradation."""
+) -> PerformanceOutcome:
+    """The champion's realised metrics on ``window`` (already matured) and its degradation
+    (its ``to_dict()`` is the task's XCom and the stored result)."""
+    from modelguard.labels.outcomes import PerformanceOutcome
     from modelguard.labels.performance import degradation, measure_performance
     from modelguard.pipelines.deployment import read_labelled
 
-    registry, champion, out, missing = _start(
+    registry, champion, common, missing = _start(
         config, source_engine, registry_engine, window, as_of, judge_with
     )
     if missing:
-        out.update(status="missing", reason=missing, metrics=None, degradation=None)
+        out = PerformanceOutcome(**common, status="missing", reason=missing)
     else:
         frame = read_labelled(source_engine, config, window, as_of)
         report = measure_performance(
@@ -114,7 +119,6 @@ def run_performance_check(
             config.source.label_column,
             threshold=config.deployment.decision_threshold,
         )
-        metrics = report.to_dict()
         baseline = champion_baseline(registry, champion)
         deg = degradation(
             report,
@@ -122,15 +126,16 @@ def run_performance_check(
             metric=config.deployment.primary_metric,
             threshold=config.retraining.performance_threshold,
         )
-        out.update(
+        out = PerformanceOutcome(
+            **common,
             status="degraded" if deg.degraded else "measured",
             reason=deg.reason,
-            metrics=metrics,
-            degradation=deg.to_dict(),
+            metrics=report,
+            degradation=deg,
         )
     _save(config, registry_engine, dag_id, window, PERFORMANCE, champion.id, out, run_id)
     if log:
-        log.info("Performance of %s on %s: %s", champion.label, window, out["reason"])
+        log.info("Performance of %s on %s: %s", champion.label, window, out.reason)
     return out
 
 
@@ -145,17 +150,19 @@ def run_concept_check(
     run_id: str | None,
     judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
-) -> dict[str, Any]:
-    """The feature->engagement relation on ``window`` (already matured) vs the reference."""
+) -> ConceptOutcome:
+    """The feature->engagement relation on ``window`` (already matured) vs the reference (its
+    ``to_dict()`` is the task's XCom and the stored result)."""
     from modelguard.drift.detection import ReferenceProfile
     from modelguard.labels.concept import detect_concept_drift
+    from modelguard.labels.outcomes import ConceptOutcome
     from modelguard.pipelines.deployment import read_labelled
 
-    registry, champion, out, missing = _start(
+    registry, champion, common, missing = _start(
         config, source_engine, registry_engine, window, as_of, judge_with
     )
     if missing:
-        out.update(status="missing", reason=missing, concept_drift=False, drifted_features=[])
+        out = ConceptOutcome(**common, status="missing", reason=missing, concept_drift=False)
     else:
         profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)
         frame = read_labelled(source_engine, config, window, as_of)
@@ -171,22 +178,22 @@ def run_concept_check(
             config=config.drift_detection,
             min_rows=config.monitoring.min_labelled_rows,
         )
-        details = report.to_dict()
-        out.update(
+        out = ConceptOutcome(
+            **common,
             status="drifted" if report.concept_drift else "stable",
+            reason=(
+                f"concept drift in {', '.join(report.drifted_features)}"
+                if report.concept_drift
+                else "feature->engagement relation stable"
+            ),
             concept_drift=bool(report.concept_drift),
-            drifted_features=list(report.drifted_features),
-            score=details.get("score"),
-            report=details,
-        )
-        out["reason"] = (
-            f"concept drift in {', '.join(report.drifted_features)}"
-            if report.concept_drift
-            else "feature->engagement relation stable"
+            drifted_features=tuple(report.drifted_features),
+            score=report.score,
+            report=report,
         )
     _save(config, registry_engine, dag_id, window, CONCEPT, champion.id, out, run_id)
     if log:
-        log.info("Concept check of %s on %s: %s", champion.label, window, out["reason"])
+        log.info("Concept check of %s on %s: %s", champion.label, window, out.reason)
     return out
 
 
@@ -203,8 +210,8 @@ def _save(config, registry_engine, dag_id, window, name, version_id, out, run_id
             check_name=name,
             model_version_id=version_id,
             model_name=config.model.name,
-            status=out["status"],
-            result=out,
+            status=out.status,
+            result=out.to_dict(),
             run_id=run_id,
         )
     )

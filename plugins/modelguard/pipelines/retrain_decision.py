@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from modelguard.config import ModelguardConfig
 from modelguard.core.window import Window
 from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END
+
+if TYPE_CHECKING:
+    from modelguard.drift.detection import DriftReport
+    from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
+    from modelguard.pipelines.drift_check import DriftCheckResult
 
 
 def load_report(uri: str) -> dict[str, Any]:
@@ -21,14 +26,26 @@ def load_report(uri: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def load_drift_report(uri: str) -> DriftReport:
+    """The drift report a drift check wrote (``drift_report.json``), read back typed;
+    MalformedResultError naming the file when it is not a ``DriftReport.to_dict()``."""
+    from modelguard.drift.detection import DriftReport
+    from modelguard.exceptions import MalformedResultError
+
+    try:
+        return DriftReport.from_dict(load_report(uri))
+    except MalformedResultError as exc:
+        raise MalformedResultError(f"drift report {uri}: {exc}") from exc
+
+
 def decide_retraining(
     *,
     config: ModelguardConfig,
     source_engine,
     registry_engine,
-    drift: dict[str, Any] | None,
-    performance: dict[str, Any] | None,
-    concept: dict[str, Any] | None,
+    drift: DriftCheckResult | None,
+    performance: PerformanceOutcome | None,
+    concept: ConceptOutcome | None,
     window: Window,
     dag_id: str,
     run_id: str | None,
@@ -42,6 +59,10 @@ def decide_retraining(
     interval of the model in data time, so concurrent and out-of-order runs (backfills)
     decide the same: the earliest interval of an episode retrains, later ones record
     ``cooldown``.
+
+    The three inputs are typed: the operator reads its upstream XComs back with
+    ``DriftCheckResult.from_xcom``, ``PerformanceOutcome.from_dict`` and
+    ``ConceptOutcome.from_dict``. Returns the decision's XCom (:func:`decision_xcom`).
     """
     from modelguard.pipelines.drift_check import judged_version
     from modelguard.retraining.decision import importance_from_profile, should_retrain
@@ -52,7 +73,7 @@ def decide_retraining(
     registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     as_of = window.end
     champion = judged_version(registry, config.model.name, as_of, judge_with)
-    drift_report = load_report(drift["report_uri"]) if drift and drift.get("report_uri") else None
+    drift_report = load_drift_report(drift.report_uri) if drift and drift.report_uri else None
     store = ResultStore(registry_engine)
     store.ensure_schema()
     new_labels = None
@@ -72,18 +93,18 @@ def decide_retraining(
     candidate = decision.retrain  # only the cool-down can still block it: the store decides
     noticed = bool(
         decision.triggers
-        or (drift and drift.get("verdict") in ("major", "minor"))
-        or (concept and concept.get("concept_drift"))
-        or (performance and performance.get("status") == "degraded")
+        or (drift and drift.verdict in ("major", "minor"))
+        or (concept and concept.concept_drift)
+        or (performance and performance.status == "degraded")
     )
     proposed = "retrain" if candidate else ("alert" if noticed else "healthy")
     details = {
         "decision": decision.to_dict(),
-        "drift_verdict": drift.get("verdict") if drift else None,
-        "performance_status": performance.get("status") if performance else None,
-        "concept_status": concept.get("status") if concept else None,
-        "report_uri": drift.get("report_uri") if drift else None,
-        "html_uri": drift.get("html_uri") if drift else None,
+        "drift_verdict": drift.verdict if drift else None,
+        "performance_status": performance.status if performance else None,
+        "concept_status": concept.status if concept else None,
+        "report_uri": drift.report_uri if drift else None,
+        "html_uri": drift.html_uri if drift else None,
         "champion_id": champion.id,
         "judge_with": judge_with,
     }

@@ -12,7 +12,9 @@ from typing import Any
 
 from modelguard.config import ModelguardConfig
 from modelguard.core.window import to_naive_utc
+from modelguard.drift.detection import DriftReport
 from modelguard.exceptions import InvalidArgumentError, MalformedResultError
+from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
 
 TRIGGERS = ("drift", "concept", "performance")
 
@@ -71,11 +73,11 @@ def importance_from_profile(profile: Any) -> dict[str, float]:
 
 
 def should_retrain(
-    drift_report: dict | None,
-    performance: dict | None,
+    drift_report: DriftReport | None,
+    performance: PerformanceOutcome | None,
     config: ModelguardConfig,
     *,
-    concept: dict | None = None,
+    concept: ConceptOutcome | None = None,
     reference_importance: dict[str, float] | None = None,
     last_retraining_at: datetime | None = None,
     as_of: datetime,
@@ -85,19 +87,20 @@ def should_retrain(
 
     Triggers (``config.retraining``):
 
-    * ``drift``: the features of ``drift_report`` (``DriftReport.to_dict()``) with
+    * ``drift``: the features of ``drift_report`` (a stored one read back with
+      ``DriftReport.from_dict``) with
       PSI > ``drift_threshold`` carry at least ``min_drifted_importance`` of the reference
       importance. Importance is ``reference_importance`` (feature -> mutual information with the
       target in the champion's training data, see :func:`importance_from_profile`) normalised to
       sum 1; equal weights over the report's features when it is None or sums to 0. A feature
       the importance does not list weighs 0. Major drift on features the model barely uses is
       not worth a retraining; moderate drift on the feature that drives it is.
-    * ``concept``: ``concept["concept_drift"]`` is true.
+    * ``concept``: ``concept.concept_drift`` is true.
     * ``performance``: a ``"measured"`` (or ``"degraded"``, as the performance check labels a
       drop beyond its threshold) performance whose relative drop against the champion's
       evaluated baseline exceeds ``performance_threshold``. The drop is
-      ``degradation["relative_drop"]``, else ``(baseline - observed) / baseline``; only when
-      neither is available does ``degradation["degraded"]`` decide. A ``"missing"`` performance
+      ``degradation.relative_drop``, else ``(baseline - observed) / baseline``; only when
+      neither is available does ``degradation.degraded`` decide. A ``"missing"`` performance
       never triggers.
 
     Blockers: ``cooldown`` when ``last_retraining_at`` lies less than ``cooldown_hours`` before
@@ -212,20 +215,21 @@ def _normalised_importance(
 
 
 def _drift_trigger(
-    report: dict | None, importance: Mapping[str, float] | None, config: ModelguardConfig
+    report: DriftReport | None, importance: Mapping[str, float] | None, config: ModelguardConfig
 ) -> tuple[bool, str, dict[str, Any]]:
     rc = config.retraining
     if report is None:
         return False, "drift: no drift report", {"evaluated": False}
-    features = report.get("features") if isinstance(report, Mapping) else None
-    if not isinstance(features, Mapping):
-        raise MalformedResultError(
-            "drift_report must be DriftReport.to_dict(): a dict with 'features'"
+    if not isinstance(report, DriftReport):
+        raise InvalidArgumentError(
+            f"drift_report must be a DriftReport (a stored one read back with "
+            f"DriftReport.from_dict); got {type(report).__name__}"
         )
+    features = report.features
     weights, how = _normalised_importance(list(features), importance)
     drifted: dict[str, dict[str, float]] = {}
     for name, entry in features.items():
-        psi = entry.get("psi") if isinstance(entry, Mapping) else None
+        psi = entry.psi
         if is_number(psi) and math.isfinite(psi) and psi > rc.drift_threshold:
             drifted[name] = {"psi": float(psi), "importance": weights.get(name, 0.0)}
     share = float(sum(d["importance"] for d in drifted.values()))
@@ -265,39 +269,43 @@ def _drift_trigger(
     )
 
 
-def _concept_trigger(concept: dict | None) -> tuple[bool, str, dict[str, Any]]:
+def _concept_trigger(concept: ConceptOutcome | None) -> tuple[bool, str, dict[str, Any]]:
     if concept is None:
         return False, "concept: no concept-drift check", {"evaluated": False}
-    if not isinstance(concept, Mapping) or "concept_drift" not in concept:
-        raise MalformedResultError(
-            "concept must be a dict with 'concept_drift' (and 'drifted_features')"
+    if not isinstance(concept, ConceptOutcome):
+        raise InvalidArgumentError(
+            f"concept must be a ConceptOutcome (a pushed one read back with "
+            f"ConceptOutcome.from_dict); got {type(concept).__name__}"
         )
-    drifted = [str(f) for f in concept.get("drifted_features") or []]
-    score = concept.get("score")
+    drifted = [str(f) for f in concept.drifted_features]
+    score = concept.score
     info = {
         "evaluated": True,
-        "concept_drift": bool(concept["concept_drift"]),
+        "concept_drift": bool(concept.concept_drift),
         "drifted_features": drifted,
         "score": float(score) if is_number(score) else None,
     }
     score_text = f" (score {float(score):.3g})" if is_number(score) else ""
-    if concept["concept_drift"]:
+    if concept.concept_drift:
         which = ", ".join(drifted) if drifted else "(features not listed)"
         return True, f"concept: concept drift{score_text} on {which}", info
     return False, f"concept: no concept drift{score_text}", info
 
 
 def _performance_trigger(
-    performance: dict | None, threshold: float
+    performance: PerformanceOutcome | None, threshold: float
 ) -> tuple[bool, str, dict[str, Any]]:
     if performance is None:
         return False, "performance: not measured (no performance result)", {"evaluated": False}
-    if not isinstance(performance, Mapping):
-        raise MalformedResultError(f"performance must be a dict; got {type(performance).__name__}")
-    status = performance.get("status")
-    degradation = performance.get("degradation") or {}
+    if not isinstance(performance, PerformanceOutcome):
+        raise InvalidArgumentError(
+            f"performance must be a PerformanceOutcome (a pushed one read back with "
+            f"PerformanceOutcome.from_dict); got {type(performance).__name__}"
+        )
+    status = performance.status
+    degradation = performance.degradation
     if status == "missing":
-        why = degradation.get("reason") or performance.get("reason") or "no matured labels"
+        why = (degradation and degradation.reason) or performance.reason or "no matured labels"
         return (
             False,
             f"performance: missing ({why}); a missing measurement never triggers",
@@ -305,11 +313,14 @@ def _performance_trigger(
         )
     if status not in ("measured", "degraded"):
         raise MalformedResultError(
-            f"performance['status'] must be 'measured', 'degraded' or 'missing'; got {status!r}"
+            f"performance.status must be 'measured', 'degraded' or 'missing'; got {status!r}"
         )
-    metric = degradation.get("metric", "metric")
-    observed, baseline = degradation.get("observed"), degradation.get("baseline")
-    drop = degradation.get("relative_drop")
+    if degradation is None:
+        metric, observed, baseline, drop = "metric", None, None, None
+    else:
+        metric = degradation.metric
+        observed, baseline = degradation.observed, degradation.baseline
+        drop = degradation.relative_drop
     if not is_number(drop) and is_number(observed) and is_number(baseline) and baseline > 0:
         drop = (baseline - observed) / baseline
     info = {
@@ -337,8 +348,8 @@ def _performance_trigger(
             f"performance: healthy, {numbers_text} <= performance_threshold {threshold:.1%}",
             info,
         )
-    fired = bool(degradation.get("degraded"))
-    why = degradation.get("reason") or "no relative drop reported"
+    fired = bool(degradation is not None and degradation.degraded)
+    why = (degradation and degradation.reason) or "no relative drop reported"
     state = "degraded" if fired else "not degraded"
     return fired, f"performance: {state} ({why})", info
 
