@@ -626,9 +626,9 @@ def test_audience_shift_retrains_and_the_gate_deploys(tmp_path) -> None:
     )
     gate = {"config": config, "registry_engine": registry, "run_id": "gate__test"}
     verdict = deployment.evaluate_challenger(**gate, source_engine=source, as_of=RUN)
-    assert verdict["challenger_id"] == registered["challenger_id"]
-    assert verdict["decision"] == "deploy", verdict["reasons"]
-    assert verdict["improvement"] >= config.deployment.min_improvement
+    assert verdict.challenger_id == registered["challenger_id"]
+    assert verdict.decision == "deploy", verdict.reasons
+    assert verdict.improvement >= config.deployment.min_improvement
     deployment.deploy_challenger(**gate, verdict=verdict)
     check = deployment.check_deployment(**gate, source_engine=source, verdict=verdict, as_of=RUN)
     assert check["status"] == "passed", check

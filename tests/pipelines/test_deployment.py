@@ -3,6 +3,7 @@ promoted, nothing lost."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from modelguard.exceptions import (
     SchemaMismatchError,
     StaleDecisionError,
 )
-from modelguard.pipelines.deployment import deploy_challenger, evaluate_challenger
+from modelguard.pipelines.deployment import GateVerdict, deploy_challenger, evaluate_challenger
 from modelguard.storage.registry import ModelRegistry
 from modelguard.storage.source import engine_for_url
 from tests.world import (
@@ -49,7 +50,10 @@ def evaluate(world, **kw):
         as_of=GATE_DEPLOY_AS_OF,
     )
     args.update(kw)
-    return evaluate_challenger(**args)
+    verdict = evaluate_challenger(**args)
+    assert GateVerdict.from_dict(verdict.to_dict()) == verdict
+    assert GateVerdict.from_dict(json.loads(json.dumps(verdict.to_dict()))) == verdict
+    return verdict
 
 
 def snapshot(registry):
@@ -113,13 +117,15 @@ def test_corrupted_artifact(world, registry):
 def test_stale_decision_is_refused(world, registry):
     first = registry.latest_challenger(MODEL)
     verdict = evaluate(world, challenger_id=first.id)
-    assert verdict["decision"] == "deploy", verdict["reasons"]
+    assert verdict.decision == "deploy", verdict.reasons
     # another challenger wins in the meantime
     twin = register_challenger(world, TWIN_CHALLENGER)
     twin_verdict = evaluate(world, challenger_id=twin.id)
-    assert twin_verdict["decision"] == "deploy", twin_verdict["reasons"]
+    assert twin_verdict.decision == "deploy", twin_verdict.reasons
     deploy_challenger(config=world.config, registry_engine=registry.engine, verdict=twin_verdict)
     champion = registry.get_champion(MODEL)
+    promoted = [e for e in registry.events(MODEL) if e.event == "promoted"][-1]
+    assert promoted.details["evaluation"] == twin_verdict.to_dict()  # stored as pushed
     with pytest.raises(StaleDecisionError, match="champion changed since the evaluation"):
         deploy_challenger(config=world.config, registry_engine=registry.engine, verdict=verdict)
     assert registry.get_champion(MODEL).id == champion.id == twin.id
@@ -127,7 +133,26 @@ def test_stale_decision_is_refused(world, registry):
 
 
 def test_a_reject_verdict_cannot_be_deployed(world, registry):
-    verdict = {"decision": "reject", "reasons": ["not significant"], "challenger_id": 1}
+    verdict = GateVerdict(
+        decision="reject",
+        reasons=("not significant",),
+        challenger_id=1,
+        challenger="email_engagement v1",
+        champion_id=2,
+        champion="email_engagement v2",
+        test="mcnemar_exact",
+        pvalue=0.5,
+        b=3,
+        c=4,
+        n=500,
+        primary_metric="accuracy",
+        improvement=0.001,
+        expected_metric=0.7,
+        champion_metric=0.699,
+        validation_window=("2026-05-01T00:00:00", "2026-05-15T00:00:00"),
+        post_deployment_window=("2026-05-15T00:00:00", "2026-05-22T00:00:00"),
+        as_of="2026-05-25T00:00:00",
+    )
     with pytest.raises(RegistryError, match="decided 'reject'"):
         deploy_challenger(config=world.config, registry_engine=registry.engine, verdict=verdict)
 

@@ -39,7 +39,7 @@ class McNemarEvaluationOperator(BaseOperator):
         wanted = self.challenger_version_id
         if wanted in (None, "", "None"):
             wanted = (context.get("params") or {}).get("challenger_version_id")
-        return evaluate_challenger(
+        verdict = evaluate_challenger(
             config=config,
             source_engine=source,
             registry_engine=registry,
@@ -48,6 +48,7 @@ class McNemarEvaluationOperator(BaseOperator):
             run_id=context.get("run_id"),
             log=self.log,
         )
+        return verdict.to_dict()
 
 
 class EvaluationBranchOperator(BaseBranchOperator):
@@ -98,7 +99,10 @@ class DeployChallengerOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from modelguard.pipelines import deployment as gate
 
-        verdict = pull_dict(context, self.evaluation_task_id, "evaluation verdict")
+        verdict = gate.GateVerdict.from_xcom(
+            pull_dict(context, self.evaluation_task_id, "evaluation verdict"),
+            self.evaluation_task_id,
+        )
         config, _source, registry = load_run_config(self.config_path)
         return getattr(gate, self.action)(
             config=config,
@@ -146,9 +150,12 @@ class PostDeploymentCheckOperator(BaseBranchOperator):
         }
 
     def choose_branch(self, context: Any) -> str:
-        from modelguard.pipelines.deployment import check_deployment
+        from modelguard.pipelines.deployment import GateVerdict, check_deployment
 
-        verdict = pull_dict(context, self.evaluation_task_id, "evaluation verdict")
+        verdict = GateVerdict.from_xcom(
+            pull_dict(context, self.evaluation_task_id, "evaluation verdict"),
+            self.evaluation_task_id,
+        )
         config, source, registry = load_run_config(self.config_path)
         check = check_deployment(
             config=config,

@@ -1,20 +1,96 @@
 """The champion/challenger gate end to end, without Airflow: evaluate, deploy or reject, verify,
 roll back.
 
-Each step takes the verdict of the step before as a small dict (what travels through XCom), so
-the operators stay thin and a rerun of one step needs nothing but its inputs. Every check that
+Each step takes the verdict of the step before as a small :class:`GateVerdict` (its ``to_dict()``
+is what travels through XCom and what the registry stores with a promotion or rejection), so the
+operators stay thin and a rerun of one step needs nothing but its inputs. Every check that
 can refuse (no champion, no challenger, schema mismatch, too few labels, corrupted artifact,
 stale decision) runs before anything is written.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from modelguard.config import ModelguardConfig
 from modelguard.core.window import Window
 from modelguard.exceptions import InsufficientDataError, RegistryError, SchemaMismatchError
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """The gate's verdict on one challenger: the evaluation's decision and the numbers the later
+    steps need (who was compared, what the challenger is expected to achieve, the windows). The
+    full :class:`modelguard.deployment.evaluation.EvaluationResult` is in the registry's
+    ``evaluated`` event."""
+
+    decision: str
+    reasons: tuple[str, ...]
+    challenger_id: int
+    challenger: str
+    champion_id: int
+    champion: str
+    test: str
+    pvalue: float
+    b: int
+    c: int
+    n: int
+    primary_metric: str
+    improvement: float | None
+    expected_metric: float | None
+    champion_metric: float | None
+    validation_window: tuple[str, str]
+    post_deployment_window: tuple[str, str]
+    as_of: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The XCom, and the ``evaluation`` stored with a promotion or rejection."""
+        return {
+            "decision": self.decision,
+            "reasons": list(self.reasons),
+            "challenger_id": self.challenger_id,
+            "challenger": self.challenger,
+            "champion_id": self.champion_id,
+            "champion": self.champion,
+            "test": self.test,
+            "pvalue": self.pvalue,
+            "b": self.b,
+            "c": self.c,
+            "n": self.n,
+            "primary_metric": self.primary_metric,
+            "improvement": self.improvement,
+            "expected_metric": self.expected_metric,
+            "champion_metric": self.champion_metric,
+            "validation_window": list(self.validation_window),
+            "post_deployment_window": list(self.post_deployment_window),
+            "as_of": self.as_of,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateVerdict:
+        """Inverse of :meth:`to_dict`."""
+        from modelguard.core.records import fields_from_dict
+        from modelguard.exceptions import MalformedResultError
+
+        values = fields_from_dict(cls, data)
+        values["reasons"] = tuple(str(r) for r in values["reasons"])
+        for key in ("validation_window", "post_deployment_window"):
+            window = values[key]
+            if not isinstance(window, list | tuple) or len(window) != 2:
+                raise MalformedResultError(
+                    f"GateVerdict.from_dict: {key!r} must be [start, end]; got {window!r}"
+                )
+            values[key] = (str(window[0]), str(window[1]))
+        return cls(**values)
+
+    @classmethod
+    def from_xcom(cls, value: Any, task_id: str, key: str = "return_value") -> GateVerdict:
+        """What the evaluation task pushed, read back (MalformedResultError naming the task)."""
+        from modelguard.core.records import from_xcom
+
+        return from_xcom(cls, value, task_id, key)
 
 
 def read_labelled(source_engine, config: ModelguardConfig, window: Window, as_of: datetime):
@@ -58,7 +134,7 @@ def evaluate_challenger(
     challenger_id: int | None = None,
     run_id: str | None = None,
     log=None,
-) -> dict[str, Any]:
+) -> GateVerdict:
     """McNemar gate of the challenger against the champion; the result goes to the registry."""
     from modelguard.deployment.evaluation import compare, gate_windows
     from modelguard.storage.registry import ModelRegistry
@@ -113,64 +189,64 @@ def evaluate_challenger(
             summary,
         )
     metric = result.primary_metric
-    return {
-        "decision": result.decision,
-        "reasons": list(result.reasons),
-        "challenger_id": challenger.id,
-        "challenger": challenger.label,
-        "champion_id": champion.id,
-        "champion": champion.label,
-        "test": result.test,
-        "pvalue": result.pvalue,
-        "b": result.b,
-        "c": result.c,
-        "n": result.n,
-        "primary_metric": metric,
-        "improvement": result.improvement,
-        "expected_metric": getattr(result.challenger, metric),
-        "champion_metric": getattr(result.champion, metric),
-        "validation_window": [validation.start.isoformat(), validation.end.isoformat()],
-        "post_deployment_window": [post.start.isoformat(), post.end.isoformat()],
-        "as_of": as_of.isoformat(),
-    }
+    return GateVerdict(
+        decision=result.decision,
+        reasons=tuple(result.reasons),
+        challenger_id=challenger.id,
+        challenger=challenger.label,
+        champion_id=champion.id,
+        champion=champion.label,
+        test=result.test,
+        pvalue=result.pvalue,
+        b=result.b,
+        c=result.c,
+        n=result.n,
+        primary_metric=metric,
+        improvement=result.improvement,
+        expected_metric=getattr(result.challenger, metric),
+        champion_metric=getattr(result.champion, metric),
+        validation_window=(validation.start.isoformat(), validation.end.isoformat()),
+        post_deployment_window=(post.start.isoformat(), post.end.isoformat()),
+        as_of=as_of.isoformat(),
+    )
 
 
-def deploy_challenger(*, config, registry_engine, verdict: dict[str, Any], run_id=None, log=None):
+def deploy_challenger(*, config, registry_engine, verdict: GateVerdict, run_id=None, log=None):
     """Promote the evaluated challenger; refuses a stale decision (the champion changed)."""
     from modelguard.storage.registry import ModelRegistry
 
-    if verdict.get("decision") != "deploy":
+    if verdict.decision != "deploy":
         raise RegistryError(
-            f"the evaluation decided {verdict.get('decision')!r}, not 'deploy': "
-            + "; ".join(verdict.get("reasons", []))
+            f"the evaluation decided {verdict.decision!r}, not 'deploy': "
+            + "; ".join(verdict.reasons)
         )
     promoted = ModelRegistry(registry_engine, config.storage.artifact_root).promote(
         config.model.name,
-        verdict["challenger_id"],
-        expected_champion_id=verdict["champion_id"],
+        verdict.challenger_id,
+        expected_champion_id=verdict.champion_id,
         run_id=run_id,
-        reason="; ".join(verdict["reasons"]),
-        evaluation=verdict,
+        reason="; ".join(verdict.reasons),
+        evaluation=verdict.to_dict(),
         # Monitoring judges intervals after the gate's as_of with the new champion.
-        effective_at=datetime.fromisoformat(verdict["as_of"]) if verdict.get("as_of") else None,
+        effective_at=datetime.fromisoformat(verdict.as_of) if verdict.as_of else None,
     )
     if log:
-        log.info("Promoted %s (was %s)", promoted.label, verdict["champion"])
+        log.info("Promoted %s (was %s)", promoted.label, verdict.champion)
     return {"champion_id": promoted.id, "champion": promoted.label}
 
 
-def reject_challenger(*, config, registry_engine, verdict: dict[str, Any], run_id=None, log=None):
+def reject_challenger(*, config, registry_engine, verdict: GateVerdict, run_id=None, log=None):
     from modelguard.storage.registry import ModelRegistry
 
     rejected = ModelRegistry(registry_engine, config.storage.artifact_root).reject(
         config.model.name,
-        verdict["challenger_id"],
+        verdict.challenger_id,
         run_id=run_id,
-        reason="; ".join(verdict["reasons"]),
-        evaluation=verdict,
+        reason="; ".join(verdict.reasons),
+        evaluation=verdict.to_dict(),
     )
     if log:
-        log.info("Rejected %s: %s", rejected.label, "; ".join(verdict["reasons"]))
+        log.info("Rejected %s: %s", rejected.label, "; ".join(verdict.reasons))
     return {"rejected_id": rejected.id, "rejected": rejected.label}
 
 
@@ -179,7 +255,7 @@ def check_deployment(
     config,
     source_engine,
     registry_engine,
-    verdict: dict[str, Any],
+    verdict: GateVerdict,
     as_of: datetime,
     run_id: str | None = None,
     log=None,
@@ -190,21 +266,21 @@ def check_deployment(
 
     registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     champion = registry.get_champion(config.model.name)
-    if champion.id != verdict["challenger_id"]:
+    if champion.id != verdict.challenger_id:
         return {
             "status": "skipped",
             "reason": f"the champion is {champion.label}, not the deployed version id "
-            f"{verdict['challenger_id']}: nothing to verify",
+            f"{verdict.challenger_id}: nothing to verify",
             "champion_id": champion.id,
         }
-    start, end = (datetime.fromisoformat(t) for t in verdict["post_deployment_window"])
+    start, end = (datetime.fromisoformat(t) for t in verdict.post_deployment_window)
     window = Window(start, end)
     frame = read_labelled(source_engine, config, window, as_of)
     check = post_deployment_check(
         registry.load_model(champion),
         frame,
         config.source.label_column,
-        expected=verdict["expected_metric"],
+        expected=verdict.expected_metric,
         config=config.deployment,
     )
     out = {
