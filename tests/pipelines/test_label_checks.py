@@ -17,6 +17,7 @@ from modelguard.pipelines.label_checks import run_concept_check, run_performance
 from modelguard.pipelines.retrain_decision import decide_retraining
 from modelguard.pipelines.retraining import (
     EstimatorError,
+    TrainedChallenger,
     build_training_set_step,
     register_step,
     train_and_validate_step,
@@ -218,7 +219,14 @@ def test_retraining_refusals_register_nothing(world, tmp_path):
     )
     version = registry.get_version(out["challenger_id"])
     assert version.status == "challenger" and version.strategy == "sliding_window"
-    assert version.training_end == datetime.fromisoformat(built["training"]["window"]["end"])
+    assert version.training_end == datetime.fromisoformat(built.training["window"]["end"])
+    for step in (built, trained):  # what the steps push, read back
+        data = json.loads(json.dumps(step.to_dict(), allow_nan=False))
+        assert type(step).from_dict(data) == step
+    assert TrainedChallenger.from_dict(trained.to_dict()).validation.metrics == (
+        trained.validation.metrics
+    )
+    assert version.metrics["validation_checks"] == trained.validation.to_dict()["checks"]
     assert len(registry.list_versions(MODEL)) == len(before) + 1
 
 

@@ -38,7 +38,7 @@ class BuildTrainingSetOperator(BaseOperator):
         config, source, _registry = load_run_config(self.config_path)
         strategy = _blank_to_none(self.strategy) or config.retraining.default_strategy
         months = _blank_to_none(self.window_months)
-        return build_training_set_step(
+        built = build_training_set_step(
             config=config,
             source_engine=source,
             as_of=as_of_from_context(context),
@@ -47,6 +47,7 @@ class BuildTrainingSetOperator(BaseOperator):
             run_id=context.get("run_id"),
             log=self.log,
         )
+        return built.to_dict()
 
 
 class RetrainModelOperator(BaseOperator):
@@ -71,17 +72,22 @@ class RetrainModelOperator(BaseOperator):
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.pipelines.retraining import train_and_validate_step
+        from modelguard.pipelines.retraining import BuiltTrainingSet, train_and_validate_step
 
         config, _source, registry = load_run_config(self.config_path)
-        return train_and_validate_step(
+        built = BuiltTrainingSet.from_xcom(
+            pull_dict(context, self.training_set_task_id, "training set"),
+            self.training_set_task_id,
+        )
+        trained = train_and_validate_step(
             config=config,
             registry_engine=registry,
-            built=pull_dict(context, self.training_set_task_id, "training set"),
+            built=built,
             estimator=self.estimator,
             run_id=context.get("run_id"),
             log=self.log,
         )
+        return trained.to_dict()
 
 
 class RegisterChallengerOperator(BaseOperator):
@@ -106,14 +112,25 @@ class RegisterChallengerOperator(BaseOperator):
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from modelguard.pipelines.retraining import register_step
+        from modelguard.pipelines.retraining import (
+            BuiltTrainingSet,
+            TrainedChallenger,
+            register_step,
+        )
 
         config, _source, registry = load_run_config(self.config_path)
+        built = BuiltTrainingSet.from_xcom(
+            pull_dict(context, self.training_set_task_id, "training set"),
+            self.training_set_task_id,
+        )
+        trained = TrainedChallenger.from_xcom(
+            pull_dict(context, self.model_task_id, "validated model"), self.model_task_id
+        )
         return register_step(
             config=config,
             registry_engine=registry,
-            built=pull_dict(context, self.training_set_task_id, "training set"),
-            trained=pull_dict(context, self.model_task_id, "validated model"),
+            built=built,
+            trained=trained,
             reason=_blank_to_none(self.reason),
             run_id=context.get("run_id"),
             log=self.log,

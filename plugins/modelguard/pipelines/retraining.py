@@ -3,7 +3,8 @@
 build the training set (strategy over the source) -> train and validate (nothing is registered
 when validation fails) -> register the challenger with its artifact and reference profile. Each
 step writes through the artifact store (:mod:`modelguard.storage.artifacts`, under
-``storage.artifact_root``) and returns a small dict for XCom; a file is loaded again only from
+``storage.artifact_root``) and returns a small typed result (:class:`BuiltTrainingSet`,
+:class:`TrainedChallenger`) whose ``to_dict()`` is its XCom; a file is loaded again only from
 bytes that match the sha256 its step returned.
 """
 
@@ -11,29 +12,98 @@ from __future__ import annotations
 
 import importlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from modelguard.config import ModelguardConfig
-from modelguard.exceptions import EstimatorError
+from modelguard.core.records import fields_from_dict, from_xcom
+from modelguard.exceptions import EstimatorError, MalformedResultError
+from modelguard.retraining.validation import ValidationReport
 from modelguard.storage.artifacts import ArtifactRef, ArtifactStore
+
+
+def _ref(value: Any, cls: str, key: str) -> ArtifactRef:
+    if not isinstance(value, dict):
+        raise MalformedResultError(f"{cls}.from_dict: {key!r} must be an artifact reference dict")
+    return ArtifactRef.from_dict(value)
+
+
+def _described(value: Any, cls: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedResultError(f"{cls}.from_dict: 'training' must be a dict")
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class BuiltTrainingSet:
+    """The training set a run built: the file it was written to, and its description
+    (``TrainingSet.describe()``, shown in the logs and stored with the challenger)."""
+
+    training_set: ArtifactRef
+    training: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"training_set": self.training_set.to_dict(), "training": self.training}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuiltTrainingSet:
+        values = fields_from_dict(cls, data)
+        return cls(
+            training_set=_ref(values["training_set"], cls.__name__, "training_set"),
+            training=_described(values["training"], cls.__name__),
+        )
+
+    @classmethod
+    def from_xcom(cls, value: Any, task_id: str, key: str = "return_value") -> BuiltTrainingSet:
+        return from_xcom(cls, value, task_id, key)
+
+
+@dataclass(frozen=True)
+class TrainedChallenger:
+    """A fitted model that passed validation: its file, its validation and what it was
+    trained on."""
+
+    model: ArtifactRef
+    validation: ValidationReport
+    training: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.to_dict(),
+            "validation": self.validation.to_dict(),
+            "training": self.training,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainedChallenger:
+        values = fields_from_dict(cls, data)
+        return cls(
+            model=_ref(values["model"], cls.__name__, "model"),
+            validation=ValidationReport.from_dict(values["validation"]),
+            training=_described(values["training"], cls.__name__),
+        )
+
+    @classmethod
+    def from_xcom(cls, value: Any, task_id: str, key: str = "return_value") -> TrainedChallenger:
+        return from_xcom(cls, value, task_id, key)
 
 
 def _safe(run_id: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "manual")[:150]
 
 
-def _dump(config: ModelguardConfig, obj: Any, run_id: str | None, name: str) -> dict[str, str]:
+def _dump(config: ModelguardConfig, obj: Any, run_id: str | None, name: str) -> ArtifactRef:
     """Save what a step of run ``run_id`` leaves for the next, under ``<root>/_runs/<run>/``."""
     store = ArtifactStore(config.storage.artifact_root)
-    return store.save(obj, Path("_runs") / _safe(run_id) / name).to_dict()
+    return store.save(obj, Path("_runs") / _safe(run_id) / name)
 
 
-def _load(config: ModelguardConfig, ref: dict[str, str], *, what: str) -> Any:
+def _load(config: ModelguardConfig, ref: ArtifactRef, *, what: str) -> Any:
     """The object a previous step wrote, from bytes checked against the sha256 it returned."""
     return ArtifactStore(config.storage.artifact_root).load(
-        ArtifactRef.from_dict(ref),
+        ref,
         what=what,
         recorded_by="the step that wrote it",
     )
@@ -62,7 +132,7 @@ def build_training_set_step(
     window_months: int | None,
     run_id: str | None,
     log=None,
-) -> dict[str, Any]:
+) -> BuiltTrainingSet:
     from modelguard.retraining.training_sets import build_training_set
 
     training = build_training_set(
@@ -71,24 +141,24 @@ def build_training_set_step(
     ref = _dump(config, training, run_id, "training.joblib")
     if log:
         log.info("Training set: %s", training.describe())
-    return {"training_set": ref, "training": training.describe()}
+    return BuiltTrainingSet(training_set=ref, training=training.describe())
 
 
 def train_and_validate_step(
     *,
     config: ModelguardConfig,
     registry_engine,
-    built: dict[str, Any],
+    built: BuiltTrainingSet,
     estimator: str | None = None,
     run_id: str | None,
     log=None,
-) -> dict[str, Any]:
+) -> TrainedChallenger:
     """Fit ``estimator`` (default: the config's ``model.estimator``) and validate the result."""
     from modelguard.retraining.training_sets import split_holdout
     from modelguard.retraining.validation import validate_challenger
     from modelguard.storage.registry import ModelRegistry
 
-    training = _load(config, built["training_set"], what="the training set")
+    training = _load(config, built.training_set, what="the training set")
     registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     champion = registry.get_champion(config.model.name)
     train, holdout = split_holdout(training)
@@ -107,15 +177,15 @@ def train_and_validate_step(
         log.info("Validation: %s", report.to_dict())
     report.raise_if_failed()
     ref = _dump(config, model, run_id, "model.joblib")
-    return {"model": ref, "validation": report.to_dict(), "training": built["training"]}
+    return TrainedChallenger(model=ref, validation=report, training=built.training)
 
 
 def register_step(
     *,
     config: ModelguardConfig,
     registry_engine,
-    built: dict[str, Any],
-    trained: dict[str, Any],
+    built: BuiltTrainingSet,
+    trained: TrainedChallenger,
     reason: str | None,
     run_id: str | None,
     log=None,
@@ -123,18 +193,19 @@ def register_step(
     """Register the validated model as a challenger, with the profile of its training data."""
     from modelguard.storage.registry import ModelRegistry
 
-    training = _load(config, built["training_set"], what="the training set")
-    described = trained["training"]
+    training = _load(config, built.training_set, what="the training set")
+    described = trained.training
+    validation = trained.validation.to_dict()  # stored with the version, as JSON
     metrics = {
-        **trained["validation"].get("metrics", {}),
+        **validation["metrics"],
         "training": described,
-        "validation_checks": trained["validation"].get("checks"),
+        "validation_checks": validation["checks"],
         "reason": reason,
     }
     version = register_model(
         config,
         ModelRegistry(registry_engine, config.storage.artifact_root),
-        _load(config, trained["model"], what="the trained model"),
+        _load(config, trained.model, what="the trained model"),
         training.frame,
         metrics=metrics,
         training_start=training.window.start,

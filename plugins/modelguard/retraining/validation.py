@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 from modelguard.config import ModelguardConfig
+from modelguard.core.records import fields_from_dict
 from modelguard.exceptions import (
     ChallengerValidationError,
+    MalformedResultError,
     ModelguardError,
 )
 from modelguard.retraining.training_sets import TrainingSet
@@ -52,6 +54,23 @@ class ValidationReport:
             "checks": [{"name": n, "passed": p, "detail": d} for n, p, d in self.checks],
             "metrics": dict(self.metrics),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        """Inverse of :meth:`to_dict`."""
+        values = fields_from_dict(cls, data)
+        checks = values["checks"]
+        if not isinstance(checks, list | tuple) or not all(
+            isinstance(c, dict) and {"name", "passed", "detail"} <= set(c) for c in checks
+        ):
+            raise MalformedResultError(
+                "ValidationReport.from_dict: 'checks' must be a list of {name, passed, detail}"
+            )
+        values["checks"] = tuple(
+            (str(c["name"]), bool(c["passed"]), str(c["detail"])) for c in checks
+        )
+        values["metrics"] = dict(values["metrics"])
+        return cls(**values)
 
     def raise_if_failed(self) -> None:
         failed = self.failed_checks
