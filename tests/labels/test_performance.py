@@ -18,6 +18,7 @@ from email_engagement.schema import FEATURES, LABEL_COLUMN
 from modelguard.core.scoring import score_model
 from modelguard.exceptions import DataValidationError, MalformedResultError
 from modelguard.labels.performance import (
+    Baseline,
     Degradation,
     PerformanceReport,
     degradation,
@@ -180,7 +181,10 @@ def test_measure_errors(champion, holdout):
 )
 def test_degradation(metric, observed, baseline, drop, degraded):
     result = degradation(
-        observed_report(**{metric: observed}), {metric: baseline}, metric=metric, threshold=0.05
+        observed_report(**{metric: observed}),
+        Baseline({metric: baseline}, "test"),
+        metric=metric,
+        threshold=0.05,
     )
     assert isinstance(result, Degradation)
     assert result.relative_drop == pytest.approx(drop)
@@ -192,20 +196,24 @@ def test_degradation(metric, observed, baseline, drop, degraded):
 
 @pytest.mark.parametrize("baseline", [{}, {"accuracy": None}, {"accuracy": 0}, {"f1": 0.7}])
 def test_no_baseline_is_never_a_degradation(baseline):
-    result = degradation(observed_report(accuracy=0.1), baseline)
+    result = degradation(observed_report(accuracy=0.1), Baseline(baseline, "test"))
     assert not result.degraded
     assert result.relative_drop is None
     assert result.reason.startswith("no baseline for accuracy")
 
 
 def test_an_undefined_observation_is_not_a_degradation():
-    result = degradation(observed_report(precision=None), {"precision": 0.6}, metric="precision")
+    result = degradation(
+        observed_report(precision=None), Baseline({"precision": 0.6}, "test"), metric="precision"
+    )
     assert not result.degraded and "undefined" in result.reason
 
 
 def test_degradation_of_a_report_and_of_model_scores(champion, holdout):
     report = measure_performance(champion, holdout, LABEL_COLUMN)
-    baseline = {"accuracy": report.accuracy / 0.9, "log_loss": report.log_loss * 0.9}
+    baseline = Baseline(
+        {"accuracy": report.accuracy / 0.9, "log_loss": report.log_loss * 0.9}, "test"
+    )
     assert degradation(report, baseline).degraded
     assert degradation(report, baseline, metric="log_loss").relative_drop == pytest.approx(
         1 / 0.9 - 1
@@ -224,8 +232,10 @@ def test_degradation_of_a_report_and_of_model_scores(champion, holdout):
 
 def test_report_round_trips_through_its_dict(champion, holdout):
     report = measure_performance(champion, holdout, LABEL_COLUMN)
-    attached = report.with_degradation({"accuracy": report.accuracy / 0.9})
-    missing = missing_performance("late", 3, 10).with_degradation({"accuracy": 0.9})
+    attached = report.with_degradation(Baseline({"accuracy": report.accuracy / 0.9}, "test"))
+    missing = missing_performance("late", 3, 10).with_degradation(
+        Baseline({"accuracy": 0.9}, "test")
+    )
     for value in (report, attached, missing):
         data = json.loads(json.dumps(value.to_dict(), allow_nan=False))
         assert PerformanceReport.from_dict(data) == value
@@ -238,10 +248,14 @@ def test_report_round_trips_through_its_dict(champion, holdout):
 
 def test_degradation_errors():
     with pytest.raises(ValueError, match="not a performance metric"):
-        degradation(observed_report(accuracy=0.8), {"accuracy": 0.9}, metric="speed")
+        degradation(
+            observed_report(accuracy=0.8), Baseline({"accuracy": 0.9}, "test"), metric="speed"
+        )
     with pytest.raises(ValueError, match="threshold"):
-        degradation(observed_report(accuracy=0.8), {"accuracy": 0.9}, threshold=-0.1)
-    with pytest.raises(ValueError, match="baseline must be a dict"):
+        degradation(
+            observed_report(accuracy=0.8), Baseline({"accuracy": 0.9}, "test"), threshold=-0.1
+        )
+    with pytest.raises(ValueError, match="baseline must be a Baseline"):
         degradation(observed_report(accuracy=0.8), None)
     with pytest.raises(ValueError, match="observed must be a PerformanceReport"):
         degradation({"accuracy": 0.8}, {"accuracy": 0.9})
@@ -257,17 +271,19 @@ def test_missing_performance_is_not_a_measurement():
     assert report.n_labelled == 43 and report.n_sends == 1200
     assert report.accuracy is None and report.expected_calibration_error is None
     assert report.reliability == ()
-    result = degradation(report, {"accuracy": 0.9})
+    result = degradation(report, Baseline({"accuracy": 0.9}, "test"))
     assert not result.degraded and result.relative_drop is None
     assert result.reason.startswith("performance missing (43 of 1200")
     data = json.loads(
-        json.dumps(report.with_degradation({"accuracy": 0.9}).to_dict(), allow_nan=False)
+        json.dumps(
+            report.with_degradation(Baseline({"accuracy": 0.9}, "test")).to_dict(), allow_nan=False
+        )
     )
     assert data["status"] == "missing" and data["accuracy"] is None
     assert data["degradation"]["degraded"] is False
     # a report that says missing is treated the same way, whatever metric it holds
     missing = replace(observed_report(accuracy=0.1), status="missing", reason="late")
-    assert not degradation(missing, {"accuracy": 0.9}).degraded
+    assert not degradation(missing, Baseline({"accuracy": 0.9}, "test")).degraded
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "LOWER_IS_BETTER",
     "PERFORMANCE_STATUSES",
+    "Baseline",
     "Degradation",
     "PerformanceReport",
     "ReliabilityBin",
@@ -73,6 +74,22 @@ class ReliabilityBin:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReliabilityBin:
         return cls(**fields_from_dict(cls, data))
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the champion was expected to achieve: its metrics (name -> value) and where they
+    come from (``"evaluation"``: the gate's evaluation that promoted it; ``"registration"``: its
+    holdout metrics when it was registered)."""
+
+    metrics: dict[str, Any]
+    source: str
+
+    def metric(self, name: str) -> Any:
+        return self.metrics.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.metrics
 
 
 @dataclass(frozen=True)
@@ -157,7 +174,7 @@ class PerformanceReport:
         return getattr(self, name)
 
     def with_degradation(
-        self, baseline: dict[str, Any], *, metric: str = "accuracy", threshold: float = 0.05
+        self, baseline: Baseline, *, metric: str = "accuracy", threshold: float = 0.05
     ) -> PerformanceReport:
         """A copy carrying :func:`degradation` of this report against ``baseline``."""
         return replace(
@@ -304,7 +321,7 @@ def missing_performance(reason: str, n_labelled: int, n_sends: int) -> Performan
 
 def degradation(
     observed: PerformanceReport,
-    baseline: dict[str, Any],
+    baseline: Baseline,
     *,
     metric: str = "accuracy",
     threshold: float = 0.05,
@@ -312,8 +329,8 @@ def degradation(
     """Is ``observed`` worse than ``baseline`` in ``metric`` by more than ``threshold``?
 
     ``observed``: a :class:`PerformanceReport` (a stored or pushed one is read back with
-    :meth:`PerformanceReport.from_dict` first); ``baseline``: a dict of the champion's metrics
-    when it was evaluated. ``degraded`` = ``relative_drop > threshold`` (see :class:`Degradation` for the
+    :meth:`PerformanceReport.from_dict` first); ``baseline``: the champion's metrics when it was
+    evaluated (:class:`Baseline`). ``degraded`` = ``relative_drop > threshold`` (see :class:`Degradation` for the
     sign of lower-is-better metrics). Never degraded without evidence: a missing observation
     (status "missing"), an undefined observed metric, or a baseline that lacks the metric or
     holds None or 0 give ``degraded=False`` with the reason.
@@ -331,11 +348,9 @@ def degradation(
         )
     status, reason_missing = observed.status, observed.reason
     obs = observed.metric(metric)
-    if not isinstance(baseline, dict):
-        raise InvalidArgumentError(
-            f"baseline must be a dict of metrics; got {type(baseline).__name__}"
-        )
-    raw_base = baseline.get(metric)
+    if not isinstance(baseline, Baseline):
+        raise InvalidArgumentError(f"baseline must be a Baseline; got {type(baseline).__name__}")
+    raw_base = baseline.metric(metric)
     obs = _number_or_none(obs)
     base = _number_or_none(raw_base)
 

@@ -18,12 +18,13 @@ from modelguard.storage.source import matured_window  # noqa: F401  (re-exported
 
 if TYPE_CHECKING:
     from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
+    from modelguard.labels.performance import Baseline
 
 PERFORMANCE = "performance"
 CONCEPT = "concept_drift"
 
 
-def champion_baseline(registry, champion) -> dict[str, Any]:
+def champion_baseline(registry, champion) -> Baseline:
     """What the champion was expected to achieve: its metrics in the evaluation that promoted
     it, or (for a bootstrapped champion) its holdout metrics at registration."""
     evaluated = [
@@ -31,11 +32,13 @@ def champion_baseline(registry, champion) -> dict[str, Any]:
         for e in registry.events(champion.model_name)
         if e.event == "evaluated" and e.version_id == champion.id
     ]
+    from modelguard.labels.performance import Baseline
+
     if evaluated:
         result = evaluated[-1].details.get("result", {})
         if isinstance(result.get("challenger"), dict):
-            return {**result["challenger"], "source": "evaluation"}
-    return {**champion.metrics, "source": "registration"}
+            return Baseline(metrics=dict(result["challenger"]), source="evaluation")
+    return Baseline(metrics=dict(champion.metrics), source="registration")
 
 
 def count_labels(source_engine, config: ModelguardConfig, window: Window, as_of: datetime):
