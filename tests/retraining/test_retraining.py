@@ -34,7 +34,7 @@ from modelguard.retraining.training_sets import (
     split_holdout,
     training_end,
 )
-from modelguard.retraining.validation import validate_challenger
+from modelguard.retraining.validation import ValidationReport, validate_challenger
 from modelguard.storage.source import engine_for_url
 from tests.world import write_config
 
@@ -578,7 +578,9 @@ def test_validate_challenger_passes(config, split, good_model):
     assert result.metrics["accuracy"] > result.metrics["majority_rate"]
     assert result.metrics["roc_auc"] >= 0.55
     result.raise_if_failed()
-    json.dumps(result.to_dict())
+    data = json.loads(json.dumps(result.to_dict()))
+    again = ValidationReport.from_dict(data)
+    assert again == result and again.metrics == result.metrics
 
 
 def test_model_trained_on_shuffled_labels_fails(config, split):
