@@ -112,3 +112,16 @@ def test_airflows_own_config_names_the_folder(two_models):
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.split() == ["churn_rollback", "leads_rollback"]
+
+
+def test_the_dags_to_unpause_leave_out_a_broken_model(two_models):
+    from modelguard.factory import dependent_dag_ids
+
+    raw = yaml.safe_load((two_models / "leads.yaml").read_text())
+    raw["monitoring"]["monitoring_interval"] = "hourly"
+    (two_models / "leads.yaml").write_text(yaml.safe_dump(raw))
+    assert dependent_dag_ids(two_models) == [
+        "churn_retraining",
+        "churn_deployment",
+        "churn_rollback",
+    ]

@@ -69,6 +69,10 @@ def world(stores, tmp_path_factory) -> dict[str, Any]:
     support_raw["monitoring"].update(email_raw["monitoring"] | {"monitoring_interval": 7200})
     (folder / f"{SUPPORT}.yaml").write_text(yaml.safe_dump(support_raw))
     support = load_config(folder / f"{SUPPORT}.yaml")
+    # A third model whose config is broken: it must cost only its own DAGs.
+    broken = dict(support_raw, model={**support_raw["model"], "name": "broken_model"})
+    broken["drift_detection"] = {**support_raw["drift_detection"], "psi_bins": 1}
+    (folder / "broken_model.yaml").write_text(yaml.safe_dump(broken))
     source = engine_for_url(stores["source"])
     seed_source(source, *SUPPORT_SEED, seed=5, tickets_per_hour=40)  # the config's sizing
     run_bootstrap(
@@ -111,7 +115,8 @@ def api(stack) -> StackClient:
                 f"{m}_{k}"
                 for m in (EMAIL, SUPPORT)
                 for k in ("monitoring", "monitoring_daily", "retraining")
-            ]
+            ],
+            import_errors_ok=True,  # the broken third model's, checked by its own test
         )
         yield client
 
@@ -141,6 +146,18 @@ def snapshot(engine, model: str) -> dict[str, Any]:
             m=model,
         ),
     }
+
+
+def test_a_broken_model_config_is_an_import_error_that_costs_only_its_dags(api):
+    """The dag-processor parses the folder: the broken file is named in the DAG file's import
+    error, with its key, while both good models' DAGs are there and no broken_model DAG is."""
+    (error,) = [e for e in api.import_errors() if "modelguard_dags.py" in e["filename"]]
+    assert "InvalidModelConfigError" in error["stack_trace"]
+    assert "broken_model.yaml" in error["stack_trace"]
+    assert "drift_detection.psi_bins: 1 is out of range" in error["stack_trace"]
+    dag_ids = {d["dag_id"] for d in api.get_all("/api/v2/dags", "dags")}
+    assert {f"{m}_{k}" for m in (EMAIL, SUPPORT) for k in ("monitoring", "rollback")} <= dag_ids
+    assert not {d for d in dag_ids if d.startswith("broken_model")}
 
 
 def test_interleaved_runs_of_two_models_stay_apart(api, world, registry_engine):

@@ -51,7 +51,15 @@ def dependent_dag_ids(location: str | Path | None = None) -> list[str]:
     deployment and rollback (people trigger them). A triggered run of a paused DAG waits
     silently; the monitoring DAGs stay paused until a person unpauses them."""
     files = model_config_files(location if location is not None else config_location())
-    ids = [ModelDagIds(load_config(path).model.name) for path in files]
+    names: list[str] = []
+    for path in files:
+        try:
+            name = load_config(path).model.name
+        except ConfigError:
+            continue  # a broken model has no DAGs (build_dags names it in the import error)
+        if name not in names:
+            names.append(name)
+    ids = [ModelDagIds(name) for name in names]
     return [dag_id for i in ids for dag_id in (i.retraining, i.deployment, i.rollback)]
 
 
