@@ -110,8 +110,8 @@ class ChallengerValidationError(ModelguardError):
 
 
 class InvalidModelConfigError(ConfigError):
-    """One or more model configs of a folder cannot be loaded: their DAGs are left out (and
-    Airflow shows this as the DAG file's import error) while the other models' DAGs load."""
+    """A model config of the folder cannot be loaded: its DAGs are left out while the other
+    models' DAGs load; its ``<file>_config_error`` DAG's task raises this, naming every error."""
 
 
 class InvalidArgumentError(ModelguardError, ValueError):

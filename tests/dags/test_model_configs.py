@@ -67,25 +67,54 @@ def test_each_model_keeps_its_own_settings(airflow_db, monkeypatch, two_models):
     assert bag.dags["leads_monitoring_daily"].timetable.expression == "0 0 * * *"
 
 
-def test_a_broken_config_fails_only_its_models_dags(airflow_db, monkeypatch, two_models):
+def test_a_broken_config_costs_only_its_models_dags(airflow_db, monkeypatch, two_models):
+    """No import error (Airflow would mark every DAG of the file stale): the good model's five
+    DAGs, and in place of the broken one's a DAG that names the file and every error."""
+    raw = yaml.safe_load((two_models / "leads.yaml").read_text())
+    raw["drift_detection"]["psi_bins"] = 1
+    raw["monitoring"]["catchup"] = "often"
+    (two_models / "leads.yaml").write_text(yaml.safe_dump(raw))
+    bag = _bag(monkeypatch, two_models)
+    assert bag.import_errors == {}
+    assert set(bag.dags) == {f"churn_{k}" for k in KINDS} | {"leads_config_error"}
+    placeholder = bag.dags["leads_config_error"]
+    assert placeholder.description.startswith("CONFIG ERROR: ")
+    for text in (placeholder.description, placeholder.doc_md):
+        assert "leads.yaml" in text
+        assert "drift_detection.psi_bins: 1 is out of range" in text
+        assert "monitoring.catchup: 'often' is not a boolean" in text
+    assert "config-error" in placeholder.tags and placeholder.timetable.can_be_scheduled is False
+
+
+def test_the_config_error_task_fails_naming_the_errors(airflow_db, monkeypatch, two_models):
+    from modelguard.exceptions import InvalidModelConfigError
+
+    (two_models / "leads.yaml").write_text("model: [unclosed\n")
+    bag = _bag(monkeypatch, two_models)
+    task = bag.dags["leads_config_error"].get_task("config_error")
+    with pytest.raises(InvalidModelConfigError, match=r"leads.yaml: ConfigError: .*not valid YAML"):
+        task.execute({})
+
+
+def test_one_config_file_is_strict_its_error_is_the_dag_files(airflow_db, monkeypatch, two_models):
+    """A DAG file per model (MODELGUARD_CONFIG naming one file): the broken file raises, so it is
+    that DAG file's import error."""
     raw = yaml.safe_load((two_models / "leads.yaml").read_text())
     raw["drift_detection"]["psi_bins"] = 1
     (two_models / "leads.yaml").write_text(yaml.safe_dump(raw))
-    bag = _bag(monkeypatch, two_models)
-    assert set(bag.dags) == {f"churn_{k}" for k in KINDS}
+    bag = _bag(monkeypatch, two_models / "leads.yaml")
+    assert bag.dags == {}
     (message,) = bag.import_errors.values()
-    assert "InvalidModelConfigError" in message
-    assert "leads.yaml" in message and "drift_detection.psi_bins: 1 is out of range" in message
-    assert "churn.yaml" not in message
+    assert "drift_detection.psi_bins: 1 is out of range" in message
 
 
 def test_two_configs_of_one_model_name_keep_the_first(airflow_db, monkeypatch, two_models):
     raw = yaml.safe_load((two_models / "churn.yaml").read_text())
     (two_models / "zz_copy.yaml").write_text(yaml.safe_dump(raw))
     bag = _bag(monkeypatch, two_models)
+    assert bag.import_errors == {}
     assert {d for d in bag.dags if d.startswith("churn_")} == {f"churn_{k}" for k in KINDS}
-    (message,) = bag.import_errors.values()
-    assert "zz_copy.yaml" in message and "'churn' is already the model of" in message
+    assert "'churn' is already the model of" in bag.dags["zz_copy_config_error"].description
 
 
 def test_no_config_anywhere_is_an_import_error_that_says_where_to_set_it(airflow_db, monkeypatch):

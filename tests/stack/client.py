@@ -227,18 +227,13 @@ class StackClient:
         return self.get_all("/api/v2/importErrors", "import_errors")
 
     def wait_for_dags(
-        self,
-        dag_ids: Iterable[str],
-        timeout: float = 120.0,
-        poll: float = 2.0,
-        import_errors_ok: bool = False,
+        self, dag_ids: Iterable[str], timeout: float = 120.0, poll: float = 2.0
     ) -> dict[str, dict]:
-        """Wait until every DAG is parsed and serialized; fail at once on any import error
-        (unless ``import_errors_ok``: a test that expects one checks it itself)."""
+        """Wait until every DAG is parsed and serialized; fail at once on any import error."""
         wanted = list(dag_ids)
         deadline = time.monotonic() + timeout
         while True:
-            errors = [] if import_errors_ok else self.import_errors()
+            errors = self.import_errors()
             if errors:
                 details = "\n".join(f"{e['filename']}:\n{e['stack_trace']}" for e in errors)
                 raise StackApiError(f"DAG import errors:\n{details}")

@@ -115,8 +115,7 @@ def api(stack) -> StackClient:
                 f"{m}_{k}"
                 for m in (EMAIL, SUPPORT)
                 for k in ("monitoring", "monitoring_daily", "retraining")
-            ],
-            import_errors_ok=True,  # the broken third model's, checked by its own test
+            ]
         )
         yield client
 
@@ -148,16 +147,25 @@ def snapshot(engine, model: str) -> dict[str, Any]:
     }
 
 
-def test_a_broken_model_config_is_an_import_error_that_costs_only_its_dags(api):
-    """The dag-processor parses the folder: the broken file is named in the DAG file's import
-    error, with its key, while both good models' DAGs are there and no broken_model DAG is."""
-    (error,) = [e for e in api.import_errors() if "modelguard_dags.py" in e["filename"]]
-    assert "InvalidModelConfigError" in error["stack_trace"]
-    assert "broken_model.yaml" in error["stack_trace"]
-    assert "drift_detection.psi_bins: 1 is out of range" in error["stack_trace"]
+def test_a_broken_model_config_costs_only_its_dags(api):
+    """The dag-processor parses the folder: no import error (Airflow would mark every DAG of the
+    file stale), both good models' DAGs, and for the broken one a DAG that names its file and
+    key; its one task fails with the error."""
+    assert api.import_errors() == []
     dag_ids = {d["dag_id"] for d in api.get_all("/api/v2/dags", "dags")}
     assert {f"{m}_{k}" for m in (EMAIL, SUPPORT) for k in ("monitoring", "rollback")} <= dag_ids
-    assert not {d for d in dag_ids if d.startswith("broken_model")}
+    assert {d for d in dag_ids if d.startswith("broken_model")} == {"broken_model_config_error"}
+    placeholder = expect(api.get("/api/v2/dags/broken_model_config_error/details"), 200)
+    assert "broken_model.yaml" in placeholder["description"]
+    assert "drift_detection.psi_bins: 1 is out of range" in placeholder["description"]
+    api.unpause("broken_model_config_error")
+    run_id = expect(api.trigger("broken_model_config_error", None), 200)["dag_run_id"]
+    assert api.wait_for_run("broken_model_config_error", run_id, timeout=300) == "failed"
+    path = (
+        f"/api/v2/dags/broken_model_config_error/dagRuns/{run_id}/taskInstances/config_error/logs/1"
+    )
+    log = api.request("GET", path, params={"full_content": True}).text
+    assert "InvalidModelConfigError" in log and "psi_bins" in log
 
 
 def test_interleaved_runs_of_two_models_stay_apart(api, world, registry_engine):

@@ -5,19 +5,23 @@ the deployment's choice: ``MODELGUARD_CONFIG`` or Airflow's ``[modelguard] confi
 ``AIRFLOW__MODELGUARD__CONFIG_PATH``), a model config file or a folder of them. Each model gets
 its own five DAGs, with ids that start with its name (:class:`~modelguard.factory.ids.ModelDagIds`).
 
-A model whose config cannot be loaded loses only its own DAGs: the other models' DAGs are built
-and a placeholder DAG, whose timetable refuses to be put in a DAG bag, makes Airflow show every
-failed file and its errors as the DAG file's import error.
+A model whose config cannot be loaded loses only its own DAGs: the other models' DAGs are built,
+and in place of its five a ``<file stem>_config_error`` DAG names the file and every error (its
+description in the DAG list, its docs, and its one task, which fails with the error). It is not an
+import error because Airflow 3 marks every DAG of a file stale when the file has one: the other
+models would stop too. A DAG file that names one config file (``build_dags(path)``) is strict:
+its error is that file's import error.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelguard.config import CONFIG_ENV_VAR, ModelguardConfig, load_config, model_config_files
-from modelguard.exceptions import ConfigError, InvalidModelConfigError
+from modelguard.exceptions import ConfigError
 from modelguard.factory.ids import ModelDagIds
 
 if TYPE_CHECKING:
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
 
 AIRFLOW_SECTION = "modelguard"
 AIRFLOW_KEY = "config_path"
-INVALID_CONFIGS_DAG_ID = "modelguard_invalid_model_configs"
+CONFIG_ERROR_SUFFIX = "config_error"
 
 __all__ = ["ModelDagIds", "build_dags", "config_location", "dependent_dag_ids", "model_dags"]
 
@@ -81,10 +85,17 @@ def model_dags(config: ModelguardConfig, config_path: Path) -> list[DAG]:
 
 
 def build_dags(location: str | Path | None = None) -> dict[str, DAG]:
-    """Every model's DAGs by id; see the module docstring for what a broken config does."""
-    files = model_config_files(location if location is not None else config_location())
+    """Every model's DAGs by id; see the module docstring for what a broken config does.
+
+    ``location`` (default :func:`config_location`) is a folder of model configs or one file. A
+    folder never raises for one model's config: that model gets a config-error DAG instead of
+    its five. One file is strict: its error raises, so the DAG file that names it gets the
+    import error (one DAG file per model, if you want import errors per model).
+    """
+    where = Path(location if location is not None else config_location())
+    files = model_config_files(where)
+    strict = not where.expanduser().is_dir()
     dags: dict[str, DAG] = {}
-    failures: list[str] = []
     owners: dict[str, Path] = {}
     for path in files:
         try:
@@ -98,29 +109,41 @@ def build_dags(location: str | Path | None = None) -> dict[str, DAG]:
             owners[name] = path
             built = model_dags(config, path)
         except Exception as exc:  # any failure of one model stays that model's
-            failures.append(f"{path}: {type(exc).__name__}: {exc}")
-            continue
+            if strict:
+                raise
+            built = [_config_error_dag(path, exc)]
         dags.update((dag.dag_id, dag) for dag in built)
-    if failures:
-        placeholder = _invalid_configs_dag(failures)
-        dags[placeholder.dag_id] = placeholder
     return dags
 
 
-def _invalid_configs_dag(failures: list[str]) -> DAG:
+def config_error_dag_id(path: Path) -> str:
+    """``<file stem>_config_error``, with characters a DAG id may not hold replaced by ``_``."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(path).stem) or "model"
+    return f"{stem}_{CONFIG_ERROR_SUFFIX}"
+
+
+def _config_error_dag(path: Path, exc: Exception) -> DAG:
+    """Why Airflow does not get this model's DAGs, where a person looks: in the DAG list (its
+    description), its docs, and the log of its one task, which fails with the error.
+
+    Not an import error: Airflow 3 marks every DAG of a file stale when the file has one, which
+    would stop the other models of the folder too."""
     from airflow.sdk import DAG
-    from airflow.sdk.bases.timetable import BaseTimetable
 
-    message = (
-        f"{len(failures)} model config(s) cannot be loaded; their DAGs are left out, the other "
-        "models' DAGs are loaded:\n" + "\n".join(failures)
-    )
+    from modelguard.operators.config_error import ConfigErrorOperator
 
-    class _RefusedTimetable(BaseTimetable):
-        """Raises where Airflow validates a DAG before bagging it: the message becomes the DAG
-        file's import error."""
-
-        def validate(self) -> None:
-            raise InvalidModelConfigError(message)
-
-    return DAG(dag_id=INVALID_CONFIGS_DAG_ID, schedule=_RefusedTimetable(), description=message)
+    errors = list(getattr(exc, "errors", ()) or [str(exc)])
+    message = f"{path}: {type(exc).__name__}: " + "; ".join(errors)
+    with DAG(
+        dag_id=config_error_dag_id(path),
+        description=f"CONFIG ERROR: {message}"[:1000],
+        schedule=None,
+        tags=["modelguard", "config-error"],
+        doc_md=(
+            f"### The model config `{path}` cannot be loaded\n\nIts DAGs are left out; the "
+            "other models run. Fix the file (`modelguard check-config` lists every error) and "
+            "this DAG is replaced by the model's own.\n\n" + "\n".join(f"- `{e}`" for e in errors)
+        ),
+    ) as dag:
+        ConfigErrorOperator(task_id="config_error", config_file=str(path), message=message)
+    return dag
