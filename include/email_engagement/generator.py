@@ -542,7 +542,7 @@ def write_sends(
     end: datetime,
     table: str = TABLE,
 ) -> int:
-    """Replace the sends with ``start <= {TIME_COLUMN} < end`` by ``frame``, in one transaction
+    """Replace the sends with ``start <= sent_at < end`` by ``frame``, in one transaction
     (:func:`synthetic_source.replace_range`). Returns rows written."""
     return replace_range(
         engine,

@@ -15,7 +15,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from threadpoolctl import threadpool_limits
 
 from email_engagement.schema import LABEL_COLUMN
-from synthetic_source import load_model, save_model  # noqa: F401  (the example's API)
+from synthetic_source import load_model, save_model, training_rows  # noqa: F401  (the example's API)
 
 _KINDS = ("numeric", "categorical")
 
@@ -118,31 +118,8 @@ def train_model(
     default of 1 is deliberate: gradient boosting's OpenMP threads busy-wait, and on a worker
     that runs several tasks at once that made fitting 4-7x slower than one thread.
     """
-    if frame is None or len(frame) == 0:
-        raise ValueError("cannot train on an empty frame")
-    if target not in frame.columns:
-        raise ValueError(f"target column {target!r} is not in the frame; has {list(frame.columns)}")
-    absent = [col for col in features if col not in frame.columns]
-    if absent:
-        raise ValueError(f"feature column(s) {absent} are not in the frame")
-    labelled = frame[target].notna().to_numpy()
-    if not labelled.any():
-        raise ValueError(f"target column {target!r} has no non-missing values")
-    y = frame.loc[labelled, target].astype(int).to_numpy()
-    classes = np.unique(y)
-    if len(classes) < 2:
-        raise ValueError(
-            f"target column {target!r} has a single class ({classes[0]}); need both 0 and 1"
-        )
-    X = frame.loc[labelled, list(features)]
-    fit_params: dict[str, Any] = {}
-    if sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=float)
-        if weights.shape != (len(frame),):
-            raise ValueError(
-                f"sample_weight has shape {weights.shape}; expected ({len(frame)},) like the frame"
-            )
-        fit_params["classifier__sample_weight"] = weights[labelled]
+    X, y, weights = training_rows(frame, features, target, sample_weight)
+    fit_params: dict[str, Any] = {} if weights is None else {"classifier__sample_weight": weights}
     model = build_pipeline(features, random_state=random_state)
     if n_threads is None:
         model.fit(X, y, **fit_params)

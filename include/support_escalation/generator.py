@@ -386,7 +386,7 @@ def write_tickets(
     end: datetime,
     table: str = TABLE,
 ) -> int:
-    """Replace the tickets with ``start <= {TIME_COLUMN} < end`` by ``frame``, in one transaction
+    """Replace the tickets with ``start <= opened_at < end`` by ``frame``, in one transaction
     (:func:`synthetic_source.replace_range`). Returns rows written."""
     return replace_range(
         engine,

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from support_escalation.schema import LABEL_COLUMN
-from synthetic_source import load_model, save_model  # noqa: F401  (the example's API)
+from synthetic_source import load_model, save_model, training_rows  # noqa: F401  (the example's API)
 
 _KINDS = ("numeric", "categorical")
 
@@ -96,31 +96,8 @@ def train_model(
     ``sample_weight`` is aligned with ``frame`` (rows with a missing target are dropped from
     both). lbfgs on a fixed design is deterministic: the same frame gives the same model.
     """
-    if frame is None or len(frame) == 0:
-        raise ValueError("cannot train on an empty frame")
-    if target not in frame.columns:
-        raise ValueError(f"target column {target!r} is not in the frame; has {list(frame.columns)}")
-    absent = [col for col in features if col not in frame.columns]
-    if absent:
-        raise ValueError(f"feature column(s) {absent} are not in the frame")
-    labelled = frame[target].notna().to_numpy()
-    if not labelled.any():
-        raise ValueError(f"target column {target!r} has no non-missing values")
-    y = frame.loc[labelled, target].astype(int).to_numpy()
-    classes = np.unique(y)
-    if len(classes) < 2:
-        raise ValueError(
-            f"target column {target!r} has a single class ({classes[0]}); need both 0 and 1"
-        )
-    X = frame.loc[labelled, list(features)]
-    fit_params: dict[str, Any] = {}
-    if sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=float)
-        if weights.shape != (len(frame),):
-            raise ValueError(
-                f"sample_weight has shape {weights.shape}; expected ({len(frame)},) like the frame"
-            )
-        fit_params["classifier__sample_weight"] = weights[labelled]
+    X, y, weights = training_rows(frame, features, target, sample_weight)
+    fit_params: dict[str, Any] = {} if weights is None else {"classifier__sample_weight": weights}
     model = build_pipeline(features, C=C)
     model.fit(X, y, **fit_params)
     return model

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -122,3 +123,36 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> str:
 def load_model(path: str | os.PathLike[str]) -> Any:
     """Load a model written by :func:`save_model`."""
     return joblib.load(Path(path))
+
+
+def training_rows(
+    frame: pd.DataFrame, features: Any, target: str, sample_weight: Any = None
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """The rows of ``frame`` whose ``target`` is known: inputs, 0/1 labels, and
+    ``sample_weight`` (aligned with ``frame``) cut to the same rows; refused, naming the problem,
+    when there is nothing both classes can be learnt from."""
+    if frame is None or len(frame) == 0:
+        raise ValueError("cannot train on an empty frame")
+    if target not in frame.columns:
+        raise ValueError(f"target column {target!r} is not in the frame; has {list(frame.columns)}")
+    absent = [col for col in features if col not in frame.columns]
+    if absent:
+        raise ValueError(f"feature column(s) {absent} are not in the frame")
+    labelled = frame[target].notna().to_numpy()
+    if not labelled.any():
+        raise ValueError(f"target column {target!r} has no non-missing values")
+    y = frame.loc[labelled, target].astype(int).to_numpy()
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(
+            f"target column {target!r} has a single class ({classes[0]}); need both 0 and 1"
+        )
+    X = frame.loc[labelled, list(features)]
+    if sample_weight is None:
+        return X, y, None
+    weights = np.asarray(sample_weight, dtype=float)
+    if weights.shape != (len(frame),):
+        raise ValueError(
+            f"sample_weight has shape {weights.shape}; expected ({len(frame)},) like the frame"
+        )
+    return X, y, weights[labelled]
