@@ -80,6 +80,39 @@ class Observation:
         """Data time first; ties (two DAGs ending together) in a fixed order."""
         return (self.interval_end, self.interval_start, self.dag_id, self.source)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (ISO times)."""
+        return {
+            "dag_id": self.dag_id,
+            "source": self.source,
+            "interval_start": self.interval_start.isoformat(),
+            "interval_end": self.interval_end.isoformat(),
+            "assessment": self.assessment.to_dict(),
+            "run_id": self.run_id,
+            "run_url": self.run_url,
+            "report_uri": self.report_uri,
+            "model_version_id": self.model_version_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Observation:
+        from modelguard.exceptions import MalformedResultError
+
+        try:
+            return cls(
+                dag_id=data["dag_id"],
+                source=data["source"],
+                interval_start=datetime.fromisoformat(data["interval_start"]),
+                interval_end=datetime.fromisoformat(data["interval_end"]),
+                assessment=Assessment.from_dict(data["assessment"]),
+                run_id=data.get("run_id"),
+                run_url=data.get("run_url"),
+                report_uri=data.get("report_uri"),
+                model_version_id=data.get("model_version_id"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedResultError(f"not an alert observation: {exc}") from exc
+
 
 @dataclass(frozen=True)
 class Span:
