@@ -163,3 +163,9 @@ class CandidateUnusableError(RegistryError):
 
 class UsageError(ModelguardError):
     """The ``modelguard`` command line names something that cannot be used (an option value)."""
+
+
+class NotificationError(ModelguardError):
+    """An alert notification could not be delivered (a server down or refusing it, a channel's
+    connection without what it needs). Recorded on the notification, never raised out of the
+    alert task: the alert itself is stored either way."""

@@ -137,8 +137,14 @@ def test_the_database_refuses_a_second_open_episode(store):
     record(store, obs(1))
     (alert,) = store.list_alerts(MODEL)
     values = {k: v for k, v in alert.to_dict().items() if k != "alert_id"}
-    values.update(first_interval_start=at(0), first_interval_end=at(1), last_interval_end=at(1),
-                  created_at=at(1), last_notified_interval_end=None, cleared_interval_end=None)
+    values.update(
+        first_interval_start=at(0),
+        first_interval_end=at(1),
+        last_interval_end=at(1),
+        created_at=at(1),
+        last_notified_interval_end=None,
+        cleared_interval_end=None,
+    )
     with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
         conn.execute(sa.insert(alerts_table).values(**values))
 

@@ -116,7 +116,7 @@ alert_notifications_table = sa.Table(
     sa.Column("attempted_at", UTCDateTime, nullable=False),
     # which observation caused it (a rerun of that interval retries a failed delivery)
     sa.Column("dag_id", sa.String(250), nullable=True),
-    sa.Column("source", sa.String(100), nullable=True),
+    sa.Column("source", sa.String(250), nullable=True),
 )
 
 # At most one open episode per condition, whatever writes (the lock already serialises ours).
@@ -135,7 +135,7 @@ alert_observations_table = sa.Table(
     metadata,
     sa.Column("model_name", sa.String(200), primary_key=True),
     sa.Column("dag_id", sa.String(250), primary_key=True),
-    sa.Column("source", sa.String(100), primary_key=True),
+    sa.Column("source", sa.String(250), primary_key=True),
     sa.Column("interval_start", UTCDateTime, primary_key=True),
     sa.Column("interval_end", UTCDateTime, primary_key=True, index=True),
     sa.Column("assessment", JSONText, nullable=False),
