@@ -70,7 +70,7 @@ class RaiseAlertsOperator(BaseOperator):
             return value if isinstance(value, dict) else None
 
         drift = pull(self.drift_task_id)
-        registry = self._registry(config)
+        registry, store_error = alert_store_engine(config, self.log)
         thresholds = config.monitoring.alert_thresholds
         assessment = assess(
             drift=drift,
@@ -102,6 +102,7 @@ class RaiseAlertsOperator(BaseOperator):
             run=run,
             context=context,
             log=self.log,
+            store_error=store_error,
         )
         if not result.stored:
             self.log.error(
@@ -110,17 +111,6 @@ class RaiseAlertsOperator(BaseOperator):
                 result.spooled or f"no spool ({result.spool_error})",
             )
         return result.to_xcom()
-
-    def _registry(self, config):
-        """The alert store's engine, or None when it cannot be opened (the fallback path)."""
-        from modelguard.exceptions import StoreUnavailableError
-        from modelguard.hooks.db import ModelguardDbHook
-
-        try:
-            return ModelguardDbHook(config.storage.registry_conn_id).verify()
-        except StoreUnavailableError as exc:
-            self.log.error("The registry (alert store) cannot be opened: %s", exc)
-            return None
 
     def _feature_psi(self, registry, window) -> dict[str, float | None]:
         if registry is None:
@@ -148,6 +138,56 @@ class RaiseAlertsOperator(BaseOperator):
             return None
         per_task = states.get(run_id, states) if isinstance(states, dict) else {}
         return {t: str(s) for t, s in per_task.items() if str(s) == "failed"}
+
+
+def raise_alert_from_context(
+    context: Any, config, condition, *, log: Any = None, clear: bool = False
+) -> dict[str, Any]:
+    """A one-off alert from a running task (e.g. an approval that timed out): stored and
+    notified like the monitoring run's, as that task's observation of the run's data interval
+    (an instant at ``as_of``/the logical date when the run has none). ``clear=True`` ends
+    the episode of ``condition``'s (kind, key) instead. Returns the alert XCom summary."""
+    from datetime import datetime
+
+    from modelguard.core.window import Window, to_naive_utc
+    from modelguard.operators.common import as_of_from_context
+    from modelguard.pipelines.alerting import AlertRun, clear_alert, raise_alert
+
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if end is None:
+        end = as_of_from_context(context)
+    end = to_naive_utc(end)
+    start = to_naive_utc(start) if isinstance(start, datetime) and start <= end else end
+    task = context.get("task")
+    run = AlertRun(
+        dag_id=context["dag"].dag_id if context.get("dag") else getattr(task, "dag_id", "?"),
+        run_id=context.get("run_id"),
+        interval=Window(start, end),
+        backfill=is_backfill(context.get("dag_run")),
+        base_url=_base_url(),
+        source=getattr(task, "task_id", None) or "raise_alert",
+    )
+    engine, store_error = alert_store_engine(config, log)
+    common = dict(registry_engine=engine, context=context, log=log, store_error=store_error)
+    if clear:
+        result = clear_alert(config, condition.kind, condition.key, run, **common)
+    else:
+        result = raise_alert(config, condition, run, **common)
+    return result.to_xcom()
+
+
+def alert_store_engine(config, log: Any = None):
+    """(engine, None) for the alert store (the registry connection), or (None, why) when it
+    cannot be opened: the alerts are then sent and spooled, never lost with the task."""
+    from modelguard.exceptions import StoreUnavailableError
+    from modelguard.hooks.db import ModelguardDbHook
+
+    try:
+        return ModelguardDbHook(config.storage.registry_conn_id).verify(), None
+    except StoreUnavailableError as exc:
+        if log is not None:
+            log.error("The registry (alert store) cannot be opened: %s", exc)
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 def _base_url() -> str:

@@ -272,7 +272,9 @@ def _record_and_notify(
     context: Any,
     log: Any,
     sleep: Callable[[float], None],
+    unavailable: str | None,
 ) -> AlertingResult:
+    from modelguard.exceptions import StoreUnavailableError
     from modelguard.storage.alert_spool import write_spool
 
     model = config.model.name
@@ -282,7 +284,7 @@ def _record_and_notify(
     preset = {c.name: (SUPPRESSED, BACKFILL_SUPPRESSED) for c in config.alerts.channels}
     try:
         if registry_engine is None:
-            raise ConnectionError("the registry connection could not be opened")
+            raise StoreUnavailableError(unavailable or "the registry connection is not open")
         store = _store(registry_engine)
         try:
             _import_spool(config, store, result, log)
@@ -300,7 +302,11 @@ def _record_and_notify(
         )
     except Exception as exc:  # the store is down: notify anyway, keep the record on disk
         result.stored = False
-        result.store_error = f"{type(exc).__name__}: {exc}"
+        result.store_error = (
+            unavailable
+            if registry_engine is None and unavailable
+            else f"{type(exc).__name__}: {exc}"
+        )
         if log is not None:
             log.error("The alert store could not record this interval's alerts: %s", exc)
         notices = {
@@ -414,11 +420,20 @@ def raise_alerts(
     context: Any = None,
     log: Any = None,
     sleep: Callable[[float], None] = time.sleep,
+    store_error: str | None = None,
 ) -> AlertingResult:
     """Record one interval's assessment and tell the channels what changed (see module doc).
-    ``registry_engine`` None: the store could not be opened (the fallback path)."""
+    ``registry_engine`` None: the store could not be opened (``store_error`` says why), so the
+    fallback path: notify and spool."""
     result = _record_and_notify(
-        config, registry_engine, assessment, run, context=context, log=log, sleep=sleep
+        config,
+        registry_engine,
+        assessment,
+        run,
+        context=context,
+        log=log,
+        sleep=sleep,
+        unavailable=store_error,
     )
     if log is not None:
         log.info("Alerts of %s %s: %s", run.dag_id, run.interval, result.summary())
@@ -434,6 +449,7 @@ def raise_alert(
     context: Any = None,
     log: Any = None,
     sleep: Callable[[float], None] = time.sleep,
+    store_error: str | None = None,
 ) -> AlertingResult:
     """A one-off alert from any task (``run.source`` = that task's id): its episode opens
     (once per (kind, key) while open) and is never cleared by monitoring runs, only by
@@ -447,6 +463,7 @@ def raise_alert(
         context=context,
         log=log,
         sleep=sleep,
+        store_error=store_error,
     )
 
 
@@ -460,6 +477,7 @@ def clear_alert(
     context: Any = None,
     log: Any = None,
     sleep: Callable[[float], None] = time.sleep,
+    store_error: str | None = None,
 ) -> AlertingResult:
     """End the open episode of a one-off alert (a cleared notice is sent). Its observation is
     the task's own (``<source>:clear``), so it never replaces the one that raised the alert."""
@@ -473,4 +491,5 @@ def clear_alert(
         context=context,
         log=log,
         sleep=sleep,
+        store_error=store_error,
     )

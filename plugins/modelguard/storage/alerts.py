@@ -183,9 +183,9 @@ def _normalised(obs: Observation) -> Observation:
     from dataclasses import replace
 
     start, end = to_naive_utc(obs.interval_start), to_naive_utc(obs.interval_end)
-    if not start < end:
+    if start > end:  # an instant (start == end) is fine: a one-off alert of a manual run
         raise StoreError(
-            f"observation of {obs.dag_id!r}: interval start {start} is not before its end {end}"
+            f"observation of {obs.dag_id!r}: interval start {start} is after its end {end}"
         )
     return replace(obs, interval_start=start, interval_end=end)
 
