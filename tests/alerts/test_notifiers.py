@@ -286,3 +286,26 @@ def test_the_log_channel_writes_the_message(caplog):
         notifier_for(LOG, message).notify({})
     assert "[modelguard] email_engagement: 1 critical alert" in caplog.text
     assert "CRITICAL drift (dataset), new" in caplog.text
+
+
+def test_a_report_folder_that_cannot_be_written_is_reported(monkeypatch, tmp_path, sleeps):
+    import sqlalchemy as sa
+
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where the report folder should be")
+    config = config_with(WEBHOOK)
+    config = dataclasses.replace(
+        config, storage=dataclasses.replace(config.storage, report_root=blocker)
+    )
+    down = sa.create_engine(f"sqlite:///{tmp_path / 'no' / 'x.db'}")
+    with WebhookServer() as hook:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{WEBHOOK_CONN.upper()}", hook.connection())
+        result = alerts(config, down, sleeps)
+    assert len(hook.received) == 1  # still told
+    summary = result.to_xcom()
+    assert summary["stored"] is False and summary["spooled"] is None
+    assert (
+        "NotADirectoryError" in summary["spool_error"]
+        or "FileExistsError" in summary["spool_error"]
+    )
+    assert "NOT STORED" in result.summary()

@@ -15,7 +15,14 @@ import sqlalchemy as sa
 
 from modelguard.storage.alerts import AlertStore
 from modelguard.storage.source import engine_for_url
-from tests.alerts.servers import SMTP_CONN, WEBHOOK_CONN, SmtpServer, WebhookServer, body_text
+from tests.alerts.servers import (
+    SMTP_CONN,
+    WEBHOOK_CONN,
+    SmtpServer,
+    WebhookServer,
+    body_text,
+    closed_port,
+)
 from tests.dags.conftest import forget_dag_runs, load_dag, task_states
 from tests.world import DRIFTED_RUN, HEALTHY_RUN, SENDS_PER_HOUR, new_world
 
@@ -246,8 +253,10 @@ def test_a_label_delay_is_a_warning_and_leaves_performance_unjudged(world, recei
     assert not observation.assessment.judges("concept_drift", "relation")
 
 
-def test_a_failed_run_stays_failed_and_its_alert_names_the_task(world, received):
+def test_a_failed_run_stays_failed_and_its_alert_names_the_task(world, received, monkeypatch):
+    """Also with the SMTP server down: the mail is recorded failed, the task succeeds."""
     smtp, hook = received
+    monkeypatch.setenv(f"AIRFLOW_CONN_{SMTP_CONN.upper()}", smtp.connection(port=closed_port()))
     at = datetime(2026, 7, 25)  # no data: the source ends on 07-20
     dag = load_dag(DAG_ID)
     for task in dag.tasks:
@@ -263,6 +272,13 @@ def test_a_failed_run_stays_failed_and_its_alert_names_the_task(world, received)
         summary["conditions"]
     )
     assert any("wait_for_data (failed)" in b["text"] for b in hook.received)
+    outcome = {n["channel"]: n for n in summary["notifications"]}
+    assert outcome["oncall"]["status"] == "failed" and outcome["oncall"]["attempts"] == 2
+    assert "refused" in outcome["oncall"]["error"].lower()
+    assert outcome["chat"]["status"] == "sent" and smtp.messages == []
+    (alert,) = [a for a in store(world).list_alerts(MODEL) if a.key == "health:monitoring_tasks"]
+    mails = [n for n in store(world).notifications(alert.alert_id) if n.channel == "oncall"]
+    assert [(n.status, n.attempts) for n in mails] == [("failed", 2)]
 
 
 # ------------------------------------------------------------------ concept drift (runs last)
