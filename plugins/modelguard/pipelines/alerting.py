@@ -237,25 +237,21 @@ def _import_spool(config: ModelguardConfig, store, result: AlertingResult, log: 
     from modelguard.storage.alert_spool import read_spool
 
     for spooled in read_spool(config.storage.report_root, config.model.name):
-        recorded = store.record_observation(
+        preset = {
+            c.name: (FAILED, "not sent: the alert store was unreachable when it was raised")
+            for c in config.alerts.channels
+        }
+        for channel, (status, error) in spooled.outcomes.items():
+            if status == SENT:
+                error = "sent while the alert store was unreachable"
+            preset[channel] = (status, error)
+        store.record_observation(
             config.model.name,
             spooled.observation,
             renotify_hours=config.alerts.renotify_hours,
             channels=_routes(config),
-            preset={
-                ch: (status, f"{error or ''} (sent while the alert store was unreachable)".strip())
-                if status == SENT
-                else (status, error)
-                for ch, (status, error) in spooled.outcomes.items()
-            },
+            preset=preset,
             backfill=spooled.backfill,
-        )
-        # rows still pending (a channel that was not tried then): left failed for a rerun
-        store.finish_notifications(
-            [
-                (d.notification_id, FAILED, 0, "the alert store was unreachable when it was raised")
-                for d in recorded.deliveries
-            ]
         )
         spooled.path.unlink(missing_ok=True)
         result.spool_imported += 1
