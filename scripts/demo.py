@@ -120,14 +120,18 @@ def main() -> int:
                 f"({check.result.get('reason')})"
             )
         print(f"      decision: {decision.decision.upper()}: {decision.reason}")
-        alerts = AlertStore(registry_engine).list_alerts(name, status="open")
+        alerts = [
+            a
+            for a in AlertStore(registry_engine).list_alerts(name)
+            if a.last_interval_end == run_at
+        ]
         for alert in alerts:
             print(
-                f"      alert #{alert.alert_id} (told the task log): {alert.severity} "
-                f"{alert.kind}: {alert.message[:110]}"
+                f"      alert #{alert.alert_id} ({alert.status}, told the task log): "
+                f"{alert.severity} {alert.kind}: {alert.message[:100]}"
             )
         if not alerts:
-            print("      alerts: none open")
+            print("      alerts: none in this interval")
 
     print("== 4. The retraining monitoring started (run with the conf it was given)")
     queued = _queued_conf(DRIFTED_RUN, config)
