@@ -179,6 +179,7 @@ def test_the_page_with_the_uis_session_cookie(client):
     assert "b=20, c=45, p=0.0020" in html and "challenger not better: b=30 &gt; c=28" in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html and "<script>alert" not in html
     assert ">rollback<" in html and ">rejection<" in html
+    assert 'id="concept-drift"' in html and "concept drift in company_size" in html
     assert client.get("/modelguard/static/modelguard.css").status_code == 200
 
 
