@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from modelguard.core.window import Window
+from modelguard.drift.report import write_drift_reports
 from modelguard.storage.alerts import AlertStore, alerts_table
 from modelguard.storage.registry import ModelRegistry
 from modelguard.storage.results import (
@@ -25,6 +26,7 @@ from modelguard.storage.results import (
     MonitoringCheck,
     ResultStore,
 )
+from tests.drift.report.reports import make_report
 
 MODEL = "email_engagement"
 OTHER_MODEL = "churn"
@@ -53,7 +55,7 @@ class Seeded:
     v1: int
     v2: int
     v3: int
-    major_report: Path
+    major_report: Path  # written by write_drift_reports, with its plots
     intervals: tuple[Window, ...]  # the six in the period, oldest first
 
 
@@ -187,7 +189,11 @@ def _drift(engine, report_root: Path, outside: Path, v1: int, v2: int) -> tuple[
         worst = min(severities.values(), key=("major", "minor", "none").index)
         verdict = {"major": "major", "minor": "minor", "none": "healthy"}[worst]
         folder = report_root / DAG / window.label
-        html = _report_html(folder, f"Drift report {window.label}")
+        if window.end == MAJOR_END:  # a real report: JSON, HTML and PNG plots
+            html = write_drift_reports(make_report(), folder, title=f"Drift report {window.label}")
+            html = html.html_path
+        else:
+            html = _report_html(folder, f"Drift report {window.label}")
         if window.end == OUTSIDE_END:
             html = _report_html(outside / window.label, "outside report_root")
         if window.end == MAJOR_END:

@@ -183,12 +183,23 @@ def test_the_page_with_the_uis_session_cookie(client):
     assert client.get("/modelguard/static/modelguard.css").status_code == 200
 
 
-def test_a_heatmap_cell_opens_the_intervals_stored_report(client):
+def test_a_heatmap_cell_opens_the_intervals_stored_report(client, world):
     url = interval_report_url("", MODEL, DAG, datetime(2026, 7, 4), MAJOR_END)
     response = client.get(url, headers=bearer())
     assert response.status_code == 200
     assert "Drift report 2026-07-04T00:00_2026-07-05T00:00" in response.text
-    assert 'src="data:image/png;base64,' in response.text  # the plot, inlined
+    plots = len(
+        list(
+            (
+                world.config.storage.report_root
+                / DAG
+                / "2026-07-04T00:00_2026-07-05T00:00"
+                / "plots"
+            ).glob("*.png")
+        )
+    )
+    assert plots > 2 and response.text.count('src="data:image/png;base64,') == plots
+    assert 'src="plots/' not in response.text  # every plot inlined
     assert "default-src 'self'" in response.headers["content-security-policy"]
     outside = interval_report_url("", MODEL, DAG, datetime(2026, 7, 6), OUTSIDE_END)
     refused = client.get(outside, headers=bearer())
