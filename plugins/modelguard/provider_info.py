@@ -20,6 +20,7 @@ OPERATOR_MODULES = (
     "modelguard.operators.deployment",
     "modelguard.operators.drift",
     "modelguard.operators.labels",
+    "modelguard.operators.report",
     "modelguard.operators.retraining",
 )
 SENSOR_MODULES = (
