@@ -132,7 +132,6 @@ p = {_fmt(verdict.pvalue, ".3g")} (significance_level {dep.significance_level}) 
 champion {_fmt(verdict.champion_metric, ".4f")} |
 | improvement | {_fmt(verdict.improvement, "+.4f")} (min_improvement {dep.min_improvement}) |
 | validation window | {start} to {end}: {verdict.n} labelled rows, as of {verdict.as_of} |
-| challenger / champion | {verdict.challenger} / {verdict.champion} |
 
 **The gate's reasons**
 
