@@ -16,6 +16,7 @@ CONNECTION_TYPE = "modelguard"
 
 HOOK_MODULES = ("modelguard.hooks.db",)
 OPERATOR_MODULES = (
+    "modelguard.operators.approval",
     "modelguard.operators.config_error",
     "modelguard.operators.deployment",
     "modelguard.operators.drift",
