@@ -17,10 +17,12 @@ CONNECTION_TYPE = "modelguard"
 HOOK_MODULES = ("modelguard.hooks.db",)
 OPERATOR_MODULES = (
     "modelguard.operators.alerts",
+    "modelguard.operators.approval",
     "modelguard.operators.config_error",
     "modelguard.operators.deployment",
     "modelguard.operators.drift",
     "modelguard.operators.labels",
+    "modelguard.operators.report",
     "modelguard.operators.retraining",
 )
 SENSOR_MODULES = (
