@@ -100,6 +100,8 @@ def main() -> int:
 
     support_champion = bootstrap_support(support_config, source, registry_engine, registry, args)
 
+    from modelguard.storage.alerts import AlertStore
+
     store = ResultStore(registry_engine)
     for label, run_at in (("healthy", HEALTHY_RUN), ("new-audience", DRIFTED_RUN)):
         print(f"== 3. Airflow: dags test {MONITORING} {run_at:%Y-%m-%dT%H:%M} ({label} period)")
@@ -118,6 +120,18 @@ def main() -> int:
                 f"({check.result.get('reason')})"
             )
         print(f"      decision: {decision.decision.upper()}: {decision.reason}")
+        alerts = [
+            a
+            for a in AlertStore(registry_engine).list_alerts(name)
+            if a.last_interval_end == run_at
+        ]
+        for alert in alerts:
+            print(
+                f"      alert #{alert.alert_id} ({alert.status}, told the task log): "
+                f"{alert.severity} {alert.kind}: {alert.message[:100]}"
+            )
+        if not alerts:
+            print("      alerts: none in this interval")
 
     print("== 4. The retraining monitoring started (run with the conf it was given)")
     queued = _queued_conf(DRIFTED_RUN, config)

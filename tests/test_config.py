@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -138,8 +139,12 @@ def test_missing_and_unknown_keys(raw):
     with pytest.raises(ConfigError, match=r"drift_detection.psi_critcal: unknown key"):
         config_from_dict(unknown, base_dir=Path("."))
     del unknown["drift_detection"]["psi_critcal"]
-    unknown["alerts"] = {}
-    with pytest.raises(ConfigError, match=r"alerts: unknown key"):
+    unknown["alertz"] = {}
+    with pytest.raises(ConfigError, match=r"alertz: unknown key"):
+        config_from_dict(unknown, base_dir=Path("."))
+    del unknown["alertz"]
+    del unknown["alerts"]
+    with pytest.raises(ConfigError, match=r"alerts: missing key \(required\)"):
         config_from_dict(unknown, base_dir=Path("."))
 
 
@@ -312,3 +317,71 @@ def test_config_errors_survive_pickling(raw):
     copy_ = pickle.loads(pickle.dumps(info.value))
     assert copy_.errors == info.value.errors and len(copy_.errors) == 2
     assert str(copy_) == str(info.value)
+
+
+def test_the_shipped_alerts_notify_the_task_log_only(raw):
+    cfg = load_config(EXAMPLE_CONFIG)
+    (channel,) = cfg.alerts.channels
+    assert (channel.name, channel.type, channel.conn_id, channel.to) == (
+        "task_log",
+        "log",
+        None,
+        None,
+    )
+    assert cfg.alerts.renotify_hours == 24 and cfg.alerts.notify_backfills is False
+    assert channel.accepts("warning") and channel.accepts("critical")
+
+
+def test_alert_channels_are_checked_one_by_one_naming_their_index(raw):
+    raw["alerts"]["channels"] = [
+        {"name": "log", "type": "log", "min_severity": "warning", "conn_id": "x"},
+        {"name": "mail", "type": "email", "min_severity": "critical", "to": ["nobody"]},
+        {"name": "mail", "type": "webhook", "min_severity": "high"},
+        {"name": "pager", "type": "pagerduty", "min_severity": "warning"},
+        {"name": "hook", "type": "webhook", "conn_id": "h", "min_severity": "warning", "to": []},
+        "just a string",
+    ]
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, base_dir=Path("."))
+    assert list(info.value.errors) == [
+        "alerts.channels[0].conn_id: not used by type log; only type email or webhook takes it",
+        "alerts.channels[1].conn_id: missing key (required for type email)",
+        "alerts.channels[1].to: 'nobody' is not an email address (name@domain)",
+        "alerts.channels[2].conn_id: missing key (required for type webhook)",
+        "alerts.channels[2].min_severity: 'high' is not allowed; allowed: critical, warning",
+        "alerts.channels[3].type: 'pagerduty' is not allowed; allowed: log, email, webhook",
+        "alerts.channels[4].to: not used by type webhook; only type email takes it",
+        "alerts.channels[5]: expected a mapping, got 'just a string'",
+        "alerts.channels: the name 'mail' is given to more than one entry",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("channels", [], "alerts.channels: [] is not a non-empty list of mappings"),
+        ("renotify_hours", 0, "alerts.renotify_hours: 0.0 is out of range; allowed (0, inf]"),
+        ("notification_retries", 11, "alerts.notification_retries: 11 is out of range"),
+        ("notify_backfills", "no", "alerts.notify_backfills: 'no' is not a boolean"),
+    ],
+)
+def test_bad_alert_settings(raw, key, value, message):
+    raw["alerts"][key] = value
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_from_dict(raw, base_dir=Path("."))
+
+
+def test_an_email_channel_with_its_connection_and_addresses(raw):
+    raw["alerts"]["channels"].append(
+        {
+            "name": "oncall",
+            "type": "email",
+            "conn_id": "smtp_default",
+            "to": ["a@example.com", "b@example.org"],
+            "min_severity": "critical",
+        }
+    )
+    cfg = config_from_dict(raw, base_dir=Path("."))
+    mail = cfg.alerts.channels[1]
+    assert mail.to == ("a@example.com", "b@example.org") and mail.conn_id == "smtp_default"
+    assert mail.accepts("critical") and not mail.accepts("warning")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import types
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,6 +33,7 @@ CATEGORICAL_TESTS = ("psi", "chi2")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
 _FACTORY_PATH = re.compile(rf"^{_DOTTED}:{_DOTTED}$")
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
 def _range(lo: float | None = None, hi: float | None = None, *, open_lo=False, open_hi=False):
@@ -164,6 +166,39 @@ class MonitoringConfig:
         return interval_to_cron(self.monitoring_interval)
 
 
+CHANNEL_TYPES = ("log", "email", "webhook")
+ALERT_SEVERITIES = ("critical", "warning")  # as modelguard.alerts.records.SEVERITIES
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One way of telling people about alerts. ``conn_id`` names the Airflow connection of an
+    ``email`` (SMTP) or ``webhook`` (HTTP) channel; ``to`` the addresses of an ``email`` one. A
+    key a channel type does not use is refused rather than ignored."""
+
+    name: str = field(metadata={"identifier": True})
+    type: str = field(metadata=_choices(*CHANNEL_TYPES))
+    min_severity: str = field(metadata=_choices(*ALERT_SEVERITIES))
+    conn_id: str | None = field(default=None, metadata={"for_types": ("email", "webhook")})
+    to: tuple[str, ...] | None = field(
+        default=None, metadata={"for_types": ("email",), "emails": True}
+    )
+
+    def accepts(self, severity: str) -> bool:
+        """Whether an alert of ``severity`` reaches this channel (``min_severity`` or worse)."""
+        order = ALERT_SEVERITIES
+        return order.index(severity) <= order.index(self.min_severity)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    renotify_hours: float = field(metadata=_range(0, open_lo=True))
+    notify_backfills: bool
+    notification_retries: int = field(metadata=_range(0, 10))
+    retry_delay_seconds: float = field(metadata=_range(0, 300))
+    channels: tuple[ChannelConfig, ...]
+
+
 @dataclass(frozen=True)
 class ModelguardConfig:
     model: ModelConfig
@@ -174,6 +209,7 @@ class ModelguardConfig:
     drift_detection: DriftDetectionConfig
     retraining: RetrainingConfig
     monitoring: MonitoringConfig
+    alerts: AlertsConfig
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -309,14 +345,43 @@ class _Loader:
         if not isinstance(raw, dict):
             self.errors.append(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
             return {}
-        names = [f.name for f in dataclasses.fields(cls) if f.name not in skip]
+        fields = [f for f in dataclasses.fields(cls) if f.name not in skip]
+        names = [f.name for f in fields]
         for key in sorted(set(raw) - set(names), key=str):
             self.errors.append(f"{prefix}{key}: unknown key; allowed keys here: {', '.join(names)}")
-        for name in names:
-            if name not in raw:
-                self.errors.append(f"{prefix}{name}: missing key (required)")
+        kind = raw.get("type")
+        for f in fields:
+            for_types = f.metadata.get("for_types")
+            if for_types is None:
+                if f.name not in raw:
+                    self.errors.append(f"{prefix}{f.name}: missing key (required)")
+            elif kind in for_types and f.name not in raw:
+                self.errors.append(f"{prefix}{f.name}: missing key (required for type {kind})")
+            elif isinstance(kind, str) and kind not in for_types and f.name in raw:
+                self.errors.append(
+                    f"{prefix}{f.name}: not used by type {kind}; only type "
+                    f"{' or '.join(for_types)} takes it"
+                )
+                raw = {k: v for k, v in raw.items() if k != f.name}
         present = {k: v for k, v in raw.items() if k in names}
         return self.convert_fields(cls, present, prefix, skip)
+
+    def collect_list(self, cls, raw: Any, key: str) -> tuple[Any, ...] | None:
+        """A non-empty list of ``cls`` sections; each error names its item, as
+        ``alerts.channels[1].conn_id``. None when any item is wrong."""
+        if not isinstance(raw, list) or not raw:
+            self.errors.append(f"{key}: {raw!r} is not a non-empty list of mappings")
+            return None
+        before = len(self.errors)
+        items = []
+        for i, item in enumerate(raw):
+            values = self.collect(cls, item, f"{key}[{i}].")
+            if len(self.errors) == before:
+                items.append(cls(**values))
+        names = [item.get("name") for item in raw if isinstance(item, dict)]
+        for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
+            self.errors.append(f"{key}: the name {name!r} is given to more than one entry")
+        return tuple(items) if len(self.errors) == before else None
 
     def convert_fields(
         self, cls, raw: dict, prefix: str, skip: set[str] = frozenset()
@@ -335,6 +400,16 @@ class _Loader:
                 if len(self.errors) == before:
                     values[f.name] = tp(**nested)
                 continue
+            item = _section_list_item(tp)
+            if item is not None:
+                value = raw[f.name]
+                if isinstance(value, tuple) and all(isinstance(v, item) for v in value):
+                    values[f.name] = value  # sections already built (section_with)
+                else:
+                    built = self.collect_list(item, value, key)
+                    if built is not None:
+                        values[f.name] = built
+                continue
             if typing.get_origin(tp) is dict and isinstance(raw[f.name], dict):
                 # the names alone, for the cross-field checks, even when a kind is wrong
                 self.valid[f"{key}.columns"] = [c for c in raw[f.name] if isinstance(c, str)]
@@ -347,7 +422,28 @@ class _Loader:
         return values
 
 
+def _section_list_item(tp) -> type | None:
+    """The section class of a ``tuple[Section, ...]`` field (a list of sections), else None."""
+    if typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis and dataclasses.is_dataclass(args[0]):
+            return args[0]
+    return None
+
+
+def _optional_of(tp):
+    """``X`` of ``X | None``, else None."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return None
+
+
 def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
+    inner = _optional_of(tp)
+    if inner is not None:
+        tp = inner  # an optional key that is given must hold a value of its type
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp) and isinstance(value, tp):
         return value  # a section already built (section_with); raw sections go through _Loader
@@ -391,7 +487,14 @@ def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
     if tp is datetime:
         return _parse_datetime(key, value)
     if origin is tuple:
-        return _convert_list(key, value, meta.get("choices"))
+        items = _convert_list(key, value, meta.get("choices"))
+        if meta.get("emails"):
+            bad = [v for v in items if not isinstance(v, str) or not _EMAIL.match(v)]
+            if bad:
+                raise ConfigError(
+                    errors=[f"{key}: {v!r} is not an email address (name@domain)" for v in bad]
+                )
+        return items
     if origin is dict:
         return _convert_features(key, value)
     raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover

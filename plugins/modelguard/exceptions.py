@@ -165,6 +165,12 @@ class UsageError(ModelguardError):
     """The ``modelguard`` command line names something that cannot be used (an option value)."""
 
 
+class NotificationError(ModelguardError):
+    """An alert notification could not be delivered (a server down or refusing it, a channel's
+    connection without what it needs). Recorded on the notification, never raised out of the
+    alert task: the alert itself is stored either way."""
+
+
 class ReportWriteError(StoreError):
     """A monitoring report could not be written under ``storage.report_root`` (a folder that
     does not exist and cannot be created, or is not writable)."""

@@ -16,6 +16,7 @@ CONNECTION_TYPE = "modelguard"
 
 HOOK_MODULES = ("modelguard.hooks.db",)
 OPERATOR_MODULES = (
+    "modelguard.operators.alerts",
     "modelguard.operators.approval",
     "modelguard.operators.config_error",
     "modelguard.operators.deployment",
@@ -33,6 +34,10 @@ TRIGGER_MODULES = (
     "modelguard.triggers.base",
     "modelguard.triggers.labels_matured",
     "modelguard.triggers.new_data",
+)
+NOTIFIER_CLASSES = (
+    "modelguard.notifications.log.LogAlertNotifier",
+    "modelguard.notifications.webhook.WebhookAlertNotifier",
 )
 HOOK_CLASS = "modelguard.hooks.db.ModelguardDbHook"
 
@@ -54,6 +59,7 @@ def get_provider_info() -> dict[str, Any]:
         "operators": _modules(OPERATOR_MODULES),
         "sensors": _modules(SENSOR_MODULES),
         "triggers": _modules(TRIGGER_MODULES),
+        "notifications": list(NOTIFIER_CLASSES),
         "connection-types": [
             {
                 "connection-type": CONNECTION_TYPE,

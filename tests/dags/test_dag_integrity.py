@@ -58,8 +58,12 @@ def test_monitoring_dag_shape(dagbag):
         "alert",
         "healthy",
         "done",
+        "raise_alerts",
     }
     assert dag.get_task("done").trigger_rule == "none_failed_min_one_success"
+    alerts = dag.get_task("raise_alerts")
+    assert alerts.trigger_rule == "all_done" and alerts.upstream_task_ids >= {"done"}
+    assert alerts.is_teardown  # its success must not hide a failed run
     assert dag.get_task("wait_for_data").mode == "reschedule"
     labels = dag.get_task("wait_for_labels")
     assert labels.mode == "reschedule" and labels.soft_fail

@@ -16,6 +16,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from modelguard.config import DriftDetectionConfig, ModelguardConfig
 from modelguard.factory.common import default_args, start_date, tags
 from modelguard.factory.ids import ModelDagIds
+from modelguard.operators.alerts import RaiseAlertsOperator
 from modelguard.operators.drift import DriftDetectionOperator
 from modelguard.operators.labels import (
     ConceptDriftOperator,
@@ -200,4 +201,17 @@ def build_monitoring_dag(
         wait_for_labels >> [measure_performance, detect_concept_drift]
         [detect_drift, measure_performance, detect_concept_drift] >> decide
         decide >> [trigger_retraining, alert, healthy] >> done
+        _raise_alerts(dag, done)
     return dag
+
+
+def _raise_alerts(dag: DAG, done) -> RaiseAlertsOperator:
+    """``raise_alerts`` after ``done`` (and ``check_health`` when the DAG has it), run whatever
+    happened upstream. A teardown, so that its success does not hide a failed run: the run's
+    state stays that of ``done`` (Airflow ignores teardowns when it decides a run's state)."""
+    raise_alerts = RaiseAlertsOperator(task_id="raise_alerts")
+    upstream = [done] + ([dag.get_task("check_health")] if dag.has_task("check_health") else [])
+    upstream >> raise_alerts
+    raise_alerts.as_teardown()
+    raise_alerts.trigger_rule = "all_done"  # no setup tasks: all_done is what it waits for
+    return raise_alerts
