@@ -58,8 +58,16 @@ def test_monitoring_dag_shape(dagbag):
         "alert",
         "healthy",
         "done",
+        "check_health",
+        "prune_history",
     }
     assert dag.get_task("done").trigger_rule == "none_failed_min_one_success"
+    # check_health starts with the run, beside the sensors; prune_history ends it as a
+    # teardown (runs when all is done, left out of the run's state)
+    assert dag.get_task("check_health").upstream_task_ids == set()
+    prune = dag.get_task("prune_history")
+    assert prune.upstream_task_ids == {"done", "check_health"} and prune.is_teardown
+    assert prune.trigger_rule == "all_done_setup_success" and not prune.on_failure_fail_dagrun
     assert dag.get_task("wait_for_data").mode == "reschedule"
     labels = dag.get_task("wait_for_labels")
     assert labels.mode == "reschedule" and labels.soft_fail

@@ -17,17 +17,20 @@ from modelguard.config import DriftDetectionConfig, ModelguardConfig
 from modelguard.factory.common import default_args, start_date, tags
 from modelguard.factory.ids import ModelDagIds
 from modelguard.operators.drift import DriftDetectionOperator
+from modelguard.operators.health import HealthCheckOperator
 from modelguard.operators.labels import (
     ConceptDriftOperator,
     PerformanceOperator,
     RetrainDecisionOperator,
     TriggerRetrainingOperator,
 )
+from modelguard.operators.retention import PruneHistoryOperator
 from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END, JUDGE_WITH
 from modelguard.sensors.labels_matured import LabelsMaturedSensor
 from modelguard.sensors.new_data import NewDataSensor
 
 DAILY = "0 0 * * *"
+DAILY_SECONDS = 86400
 
 
 def _number_param(
@@ -196,8 +199,21 @@ def build_monitoring_dag(
         healthy = EmptyOperator(task_id="healthy")
         done = EmptyOperator(task_id="done", trigger_rule="none_failed_min_one_success")
 
+        # Independent of the sensors: a stale source is reported when the run starts, not
+        # after data_wait_minutes; a failed check is its result, never a failed task.
+        check_health = HealthCheckOperator(
+            task_id="check_health",
+            interval_seconds=DAILY_SECONDS if daily else mon.monitoring_interval,
+        )
+        # A teardown without setups: runs when everything upstream is done (all_done), and is
+        # left out of the run's state, so a failed wait_for_data still fails the run.
+        prune_history = PruneHistoryOperator(
+            task_id="prune_history", dag_ids=[ids.monitoring, ids.monitoring_daily]
+        ).as_teardown()
+
         wait_for_data >> [detect_drift, wait_for_labels]
         wait_for_labels >> [measure_performance, detect_concept_drift]
         [detect_drift, measure_performance, detect_concept_drift] >> decide
         decide >> [trigger_retraining, alert, healthy] >> done
+        [done, check_health] >> prune_history
     return dag
