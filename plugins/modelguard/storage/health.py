@@ -26,6 +26,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from modelguard.core.window import Window
 from modelguard.exceptions import MalformedResultError, StoreError
@@ -37,6 +38,7 @@ from modelguard.storage.results import monitoring_decisions_table
 __all__ = ["HealthSpool", "HealthStore", "SpoolWrite", "health_records_table"]
 
 SPOOL_DIR = "health-spool"
+_WRITE_ATTEMPTS = 3
 
 health_records_table = sa.Table(
     "mg_health_records",
@@ -109,9 +111,15 @@ class HealthStore:
             "created_at": created,
         }
         where = _where(report.dag_id, report.interval_start, report.interval_end)
-        with self.engine.begin() as conn:
-            conn.execute(sa.delete(health_records_table).where(where))
-            conn.execute(sa.insert(health_records_table).values(**values))
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.delete(health_records_table).where(where))
+                    conn.execute(sa.insert(health_records_table).values(**values))
+                break
+            except IntegrityError:  # a concurrent run of the interval inserted first
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
         return HealthReport(**{**report.__dict__, "created_at": to_naive_utc(created)})
 
     def import_spool(self, spool: HealthSpool) -> list[str]:
