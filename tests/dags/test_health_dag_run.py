@@ -113,3 +113,31 @@ def test_an_unreachable_registry_is_recorded_in_the_spool(world, monkeypatch):
     assert xcom(again, "check_health")["imported_from_spool"] == 1
     assert record(world, REGISTRY_DOWN).run_id == dr.run_id
     assert HealthSpool(world.config.storage.report_root, "email_engagement").pending() == []
+
+
+def test_an_undefined_source_connection_is_a_failed_check_not_a_failed_task(world, monkeypatch):
+    """The DAG's check_health task executed directly (as test_connection_errors_dag does)."""
+    from types import SimpleNamespace
+
+    monkeypatch.delenv("AIRFLOW_CONN_MODELGUARD_SOURCE")
+    task = load_dag(DAG_ID).get_task("check_health")
+    end = datetime(2026, 7, 6, 4, tzinfo=UTC)  # before any stored decision: no recent_runs
+    result = task.execute(
+        {
+            "data_interval_start": end - timedelta(hours=1),
+            "data_interval_end": end,
+            "params": {},
+            "run_id": "direct",
+            "dag_run": SimpleNamespace(run_type="manual"),
+        }
+    )
+    checks = {c["name"]: c for c in result["checks"]}
+    assert result["status"] == "unhealthy" and result["stored"]
+    assert "ConnectionNotDefinedError" in checks["source_reachable"]["message"]
+    assert "'modelguard_source' is not defined" in checks["source_reachable"]["message"]
+    assert {n for n, c in checks.items() if not c["ok"]} == {
+        "source_reachable",
+        "source_fresh",
+        "row_count",
+        "schema",
+    }

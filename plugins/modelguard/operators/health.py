@@ -35,12 +35,11 @@ class HealthCheckOperator(BaseOperator):
 
     def _engine(self, conn_id: str, table: str | None = None):
         """The verified engine of a connection, or why there is none (never raises)."""
-        from modelguard.exceptions import ModelguardError
         from modelguard.hooks.db import ModelguardDbHook
 
         try:
             return ModelguardDbHook(conn_id).verify(table=table), None
-        except ModelguardError as exc:
+        except Exception as exc:  # an unusable store is this task's finding, not its failure
             return None, f"{type(exc).__name__}: {exc}"
 
     def execute(self, context: Any) -> dict[str, Any]:
