@@ -99,6 +99,35 @@ def test_bad_values_name_key_value_and_what_is_allowed(raw, section, key, value,
         config_from_dict(raw, base_dir=Path("."))
 
 
+def test_deployment_approval_mode_and_timeout(raw):
+    shipped = config_from_dict(copy.deepcopy(raw), base_dir=Path("."))
+    assert (shipped.deployment.approval, shipped.deployment.approval_timeout_hours) == ("auto", 24)
+    raw["deployment"].update(approval="human", approval_timeout_hours=0.02)  # 72 seconds
+    human = config_from_dict(copy.deepcopy(raw), base_dir=Path(".")).deployment
+    assert (human.approval, human.approval_timeout_hours) == ("human", 0.02)
+    for key, value, message in [
+        (
+            "approval",
+            "manual",
+            "deployment.approval: 'manual' is not allowed; allowed: auto, human",
+        ),
+        (
+            "approval_timeout_hours",
+            0,
+            r"approval_timeout_hours: 0.0 is out of range; allowed \(0, 720\]",
+        ),
+        ("approval_timeout_hours", 721, r"allowed \(0, 720\]"),
+        ("approval_timeout_hours", "soon", "approval_timeout_hours: 'soon' is not a number"),
+    ]:
+        bad = copy.deepcopy(raw)
+        bad["deployment"][key] = value
+        with pytest.raises(ConfigError, match=message):
+            config_from_dict(bad, base_dir=Path("."))
+    del raw["deployment"]["approval"]
+    with pytest.raises(ConfigError, match="deployment.approval: missing key"):
+        config_from_dict(raw, base_dir=Path("."))
+
+
 def test_missing_and_unknown_keys(raw):
     missing = copy.deepcopy(raw)
     del missing["deployment"]["min_improvement"]

@@ -1,9 +1,12 @@
-"""The ``modelguard`` command: check configs, bootstrap the first champion, show a model's status.
+"""The ``modelguard`` command: check configs, bootstrap the first champion, show a model's status,
+write its monitoring report.
 
     modelguard check-config [PATH ...] [--connections]
     modelguard bootstrap [--config PATH [--model NAME]] --start ISO --end ISO [--as-of ISO]
                          [--replace] [--source-url URL --registry-url URL] [--json]
     modelguard status [--config PATH [--model NAME]] [--registry-url URL] [--json]
+    modelguard report [--config PATH [--model NAME]] --start ISO --end ISO [--output FILE]
+                      [--registry-url URL] [--base-url URL]
 
 A PATH is a model config file or a folder of them; without one, the command reads where the
 DAGs do (``MODELGUARD_CONFIG``, else Airflow's ``[modelguard] config_path``).
@@ -272,6 +275,53 @@ def _metrics_line(m: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+# ------------------------------------------------------------------------------- report
+
+
+def report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from modelguard.pipelines.model_report import build_model_report
+    from modelguard.reporting import Period, report_json
+
+    if args.start >= args.end:
+        raise UsageError(
+            f"--start {args.start.isoformat()} must be before --end {args.end.isoformat()}; "
+            "the period is half-open [start, end)"
+        )
+    period = Period(args.start, args.end)
+    config = model_config(args.config, args.model)
+    registry = _engine(
+        config.storage.registry_conn_id, args.registry_url, "registry", create_ok=False
+    )
+    result = build_model_report(config, registry, period, base_url=args.base_url)
+    text = report_json(result)
+    if args.output is None:
+        out.write(text)
+        return EXIT_OK
+    from modelguard.exceptions import ReportWriteError
+    from modelguard.storage.artifacts import atomic_write_text
+
+    path = Path(args.output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise ReportWriteError(
+            f"--output {path}: cannot write the report ({exc.strerror or exc}); give a file "
+            "in a folder you may write"
+        ) from exc
+    counts = result.counts
+    print(
+        f"wrote {path}: {config.model.name} [{period.start.isoformat()}, "
+        f"{period.end.isoformat()}): {counts['drift_intervals']} drift interval(s) "
+        f"({counts['drift_major_intervals']} major), {counts['performance_points']} "
+        f"performance point(s) ({counts['performance_not_matured']} not matured), "
+        f"{counts['alerts']} alert(s), {counts['deployments']} deployment(s), "
+        f"{counts['rollbacks']} rollback(s)",
+        file=out,
+    )
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------- configs
 
 
@@ -413,7 +463,8 @@ def _count(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="modelguard",
-        description="Check modelguard configs, bootstrap a model's first champion, show status.",
+        description="Check modelguard configs, bootstrap a model's first champion, show status, "
+        "write a monitoring report.",
         epilog="exit codes: 0 done, 1 error or refusal, 2 usage, 3 store unreachable",
     )
     # accepted before or after the command; SUPPRESS: a subcommand does not reset them
@@ -494,6 +545,31 @@ def build_parser() -> argparse.ArgumentParser:
     stat.add_argument("--verdicts", type=_count, default=10, help="verdicts shown (default 10)")
     stat.add_argument("--json", action="store_true", help="print the status as JSON")
     stat.set_defaults(run=status)
+
+    rep = sub.add_parser(
+        "report",
+        parents=[common],
+        help="a model's monitoring report of a period, as JSON",
+        description="Read-only: the champion and its history, versions with their evaluations, "
+        "drift per feature over time, performance over time (label delay shown), alerts, "
+        "deployments and rollbacks of [start, end), as the weekly report task writes it.",
+    )
+    rep.add_argument("--config", default=None, help=config_help)
+    rep.add_argument("--model", default=None, help=model_help)
+    rep.add_argument("--start", required=True, type=_iso, help="period start (ISO, UTC)")
+    rep.add_argument("--end", required=True, type=_iso, help="period end, exclusive")
+    rep.add_argument(
+        "--output", default=None, help="write the JSON to this file (default: standard output)"
+    )
+    rep.add_argument(
+        "--registry-url", default=None, help="SQLAlchemy URL (default: storage.registry_conn_id)"
+    )
+    rep.add_argument(
+        "--base-url",
+        default="",
+        help="Airflow's URL, prefixed to the interval report links (default: root-relative)",
+    )
+    rep.set_defaults(run=report)
     return parser
 
 

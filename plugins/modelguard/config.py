@@ -69,6 +69,7 @@ class StorageConfig:
 
 
 PRIMARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+APPROVAL_MODES = ("auto", "human")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class DeploymentConfig:
     min_validation_rows: int = field(metadata=_range(1))
     post_deployment_window_days: int = field(metadata=_range(1))
     post_deployment_max_drop: float = field(metadata=_range(0, 1))
+    # auto: the gate's decision deploys; human: a person approves it first (HITL task)
+    approval: str = field(metadata=_choices(*APPROVAL_MODES))
+    # how long a human approval may wait; then nothing is deployed (fractions allowed)
+    approval_timeout_hours: float = field(metadata=_range(0, 720, open_lo=True))
 
 
 @dataclass(frozen=True)

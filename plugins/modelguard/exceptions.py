@@ -163,3 +163,8 @@ class CandidateUnusableError(RegistryError):
 
 class UsageError(ModelguardError):
     """The ``modelguard`` command line names something that cannot be used (an option value)."""
+
+
+class ReportWriteError(StoreError):
+    """A monitoring report could not be written under ``storage.report_root`` (a folder that
+    does not exist and cannot be created, or is not writable)."""

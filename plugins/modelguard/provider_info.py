@@ -16,11 +16,13 @@ CONNECTION_TYPE = "modelguard"
 
 HOOK_MODULES = ("modelguard.hooks.db",)
 OPERATOR_MODULES = (
+    "modelguard.operators.approval",
     "modelguard.operators.config_error",
     "modelguard.operators.deployment",
     "modelguard.operators.drift",
     "modelguard.operators.health",
     "modelguard.operators.labels",
+    "modelguard.operators.report",
     "modelguard.operators.retention",
     "modelguard.operators.retraining",
 )

@@ -13,7 +13,7 @@ import yaml
 from tests.dags.conftest import DAG_FILE
 from tests.world import EXAMPLE_CONFIG
 
-KINDS = ("monitoring", "monitoring_daily", "retraining", "deployment", "rollback")
+KINDS = ("monitoring", "monitoring_daily", "retraining", "deployment", "rollback", "report")
 
 
 def _write(folder, name: str, **sections) -> None:
@@ -38,7 +38,7 @@ def two_models(tmp_path):
     return tmp_path
 
 
-def test_each_model_gets_its_own_five_dags(airflow_db, monkeypatch, two_models):
+def test_each_model_gets_its_own_dags(airflow_db, monkeypatch, two_models):
     bag = _bag(monkeypatch, two_models)
     assert bag.import_errors == {}
     assert set(bag.dags) == {f"{m}_{k}" for m in ("churn", "leads") for k in KINDS}

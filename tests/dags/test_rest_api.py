@@ -46,6 +46,7 @@ def runs(client, dag_id: str) -> list[dict]:
         ("email_engagement_monitoring", {"psi_warning": -1}, "psi_warning"),
         ("email_engagement_monitoring", {"ks_significance": 1.5}, "ks_significance"),
         ("email_engagement_rollback", {}, "reason"),
+        ("email_engagement_report", {"period_start": "last week"}, "period_start"),
         (
             "email_engagement_deployment",
             {"challenger_version_id": "seven"},

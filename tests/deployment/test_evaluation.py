@@ -48,6 +48,8 @@ def deployment(**values) -> DeploymentConfig:
         min_validation_rows=500,
         post_deployment_window_days=2,
         post_deployment_max_drop=0.05,
+        approval="auto",
+        approval_timeout_hours=24.0,
     )
     base.update(values)
     return DeploymentConfig(**base)

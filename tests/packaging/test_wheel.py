@@ -202,6 +202,7 @@ def test_the_airflow_layer_imports_from_the_installed_wheels(fresh_venv):
     info = get_provider_info()
     modules = [
         "modelguard.plugin",
+        "modelguard.web.app",  # the Model health page (FastAPI, Airflow's API security)
         *(
             m
             for section in ("hooks", "operators", "sensors", "triggers")
@@ -224,6 +225,9 @@ def test_the_airflow_layer_imports_from_the_installed_wheels(fresh_venv):
         "    getattr(importlib.import_module(mod), name)\n"
         "import importlib.resources as r\n"
         "typed = r.files('modelguard').joinpath('py.typed').is_file()\n"
+        "web = r.files('modelguard.web')\n"
+        "typed = typed and all(web.joinpath(f).is_file() for f in ('templates/model.html',\n"
+        "    'static/modelguard.css', 'static/modelguard.js'))\n"
         "print(json.dumps({'files': files, 'path': sys.path, 'prefix': sys.prefix,\n"
         "                  'base': sys.base_prefix, 'typed': typed}))\n"
     )

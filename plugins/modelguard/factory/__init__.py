@@ -3,7 +3,7 @@
 A DAG file calls :func:`build_dags` and puts the result in its globals. Where the configs are is
 the deployment's choice: ``MODELGUARD_CONFIG`` or Airflow's ``[modelguard] config_path`` (also
 ``AIRFLOW__MODELGUARD__CONFIG_PATH``), a model config file or a folder of them. Each model gets
-its own five DAGs, with ids that start with its name (:class:`~modelguard.factory.ids.ModelDagIds`).
+its own DAGs (monitoring, daily monitoring, retraining, deployment, rollback, report), with ids that start with its name (:class:`~modelguard.factory.ids.ModelDagIds`).
 
 A model whose config cannot be loaded loses only its own DAGs: the other models' DAGs are built,
 and in place of its five a ``<file stem>_config_error`` DAG names the file and every error (its
@@ -68,10 +68,11 @@ def dependent_dag_ids(location: str | Path | None = None) -> list[str]:
 
 
 def model_dags(config: ModelguardConfig, config_path: Path) -> list[DAG]:
-    """The five DAGs of one model: monitoring (config cadence and daily), retraining,
-    deployment and rollback."""
+    """The DAGs of one model: monitoring (config cadence and daily), retraining, deployment,
+    rollback and the weekly report."""
     from modelguard.factory.deployment import build_deployment_dag, build_rollback_dag
     from modelguard.factory.monitoring import build_monitoring_dag
+    from modelguard.factory.report import build_report_dag
     from modelguard.factory.retraining import build_retraining_dag
 
     ids = ModelDagIds(config.model.name)
@@ -81,6 +82,7 @@ def model_dags(config: ModelguardConfig, config_path: Path) -> list[DAG]:
         build_retraining_dag(config, config_path, ids),
         build_deployment_dag(config, config_path, ids),
         build_rollback_dag(config, config_path, ids),
+        build_report_dag(config, config_path, ids),
     ]
 
 

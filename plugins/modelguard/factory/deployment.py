@@ -4,7 +4,8 @@
 (McNemar on the validation window) -> deploy | reject; after a deployment, check the new
 champion on the freshest matured window and roll back automatically if it falls short of what
 the evaluation promised. Triggered by hand; decisions are made "as of" the run's logical date or
-the ``as_of`` param, never the wall clock.
+the ``as_of`` param, never the wall clock. With ``deployment.approval: human`` a person approves
+the gate's ``deploy`` first, as in the retraining DAG: a run of this DAG promotes a model too.
 
 ``<model>_rollback``: put an earlier model version back in production, by hand: the previous
 champion, or the version given in the form, after verifying its artifact's sha256; it gives up
@@ -20,7 +21,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from modelguard.config import ModelguardConfig
-from modelguard.factory.common import default_args, start_date, tags
+from modelguard.factory.common import approval_args, default_args, start_date, tags
 from modelguard.factory.ids import ModelDagIds
 from modelguard.operators.deployment import RollbackOperator
 from modelguard.task_groups.gate import GateTaskGroup
@@ -78,7 +79,7 @@ def build_deployment_dag(config: ModelguardConfig, config_path: Path, ids: Model
         params=_deployment_params(),
         doc_md=__doc__,
     ) as dag:
-        gate = GateTaskGroup(config_path=str(config_path))
+        gate = GateTaskGroup(config_path=str(config_path), **approval_args(config))
         done = EmptyOperator(task_id="done", trigger_rule="none_failed_min_one_success")
         gate.exits >> done
     return dag

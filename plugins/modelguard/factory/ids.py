@@ -31,6 +31,10 @@ class ModelDagIds:
         return f"{self.model_name}_rollback"
 
     @property
+    def report(self) -> str:
+        return f"{self.model_name}_report"
+
+    @property
     def all(self) -> tuple[str, ...]:
         return (
             self.monitoring,
@@ -38,4 +42,5 @@ class ModelDagIds:
             self.retraining,
             self.deployment,
             self.rollback,
+            self.report,
         )

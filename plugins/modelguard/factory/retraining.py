@@ -3,6 +3,8 @@ the champion/challenger gate.
 
 build_training_set (strategy) -> train_challenger (fit + validate) -> register_challenger ->
 deploy_mode -> gate (McNemar -> deploy | reject -> post-deployment check -> rollback on failure).
+With ``deployment.approval: human`` a person approves the gate's ``deploy`` first
+(request_approval -> deploy | approval_rejected | approval_timed_out).
 
 Started from the trigger form (typed params, validated before any task runs) or by
 the model's monitoring DAG when drift, concept drift or lost performance says the champion is
@@ -18,7 +20,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from modelguard.config import STRATEGIES, ModelguardConfig
-from modelguard.factory.common import default_args, start_date, tags
+from modelguard.factory.common import approval_args, default_args, start_date, tags
 from modelguard.factory.ids import ModelDagIds
 from modelguard.operators.retraining import (
     DEPLOY_MODES,
@@ -128,6 +130,7 @@ def build_retraining_dag(config: ModelguardConfig, config_path: Path, ids: Model
             mode="{{ params.deploy }}",
             evaluation_only=True,
             config_path=str(config_path),
+            **approval_args(config),
         )
         not_deployed = EmptyOperator(task_id="not_deployed")
         deploy_mode = DeployModeBranchOperator(

@@ -84,15 +84,26 @@ class EvaluationBranchOperator(BaseBranchOperator):
 
 class DeployChallengerOperator(BaseOperator):
     """Promote the evaluated challenger atomically; a stale decision (champion changed since the
-    evaluation) is refused and says so."""
+    evaluation) is refused and says so.
+
+    ``approval_task_id``: with ``deployment.approval: human``, the approval task whose answer
+    (XCom ``approval``) must approve this challenger; it is stored with the promotion."""
 
     template_fields = ("config_path",)
     ui_color = "#c9f0c9"
 
-    def __init__(self, *, evaluation_task_id: str, config_path: str | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        evaluation_task_id: str,
+        config_path: str | None = None,
+        approval_task_id: str | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.evaluation_task_id = evaluation_task_id
         self.config_path = config_path
+        self.approval_task_id = approval_task_id
 
     action = "deploy_challenger"  # the modelguard.pipelines.deployment function this operator runs
 
@@ -103,6 +114,14 @@ class DeployChallengerOperator(BaseOperator):
             pull_dict(context, self.evaluation_task_id, "evaluation verdict"),
             self.evaluation_task_id,
         )
+        extra = {}
+        if self.approval_task_id:
+            from modelguard.pipelines.approval import ApprovalAnswer
+
+            extra["approval"] = ApprovalAnswer.from_xcom(
+                pull_dict(context, self.approval_task_id, "approval answer", key="approval"),
+                self.approval_task_id,
+            )
         config, _source, registry = load_run_config(self.config_path)
         return getattr(gate, self.action)(
             config=config,
@@ -110,6 +129,7 @@ class DeployChallengerOperator(BaseOperator):
             verdict=verdict,
             run_id=context.get("run_id"),
             log=self.log,
+            **extra,
         )
 
 

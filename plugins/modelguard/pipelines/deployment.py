@@ -211,8 +211,14 @@ def evaluate_challenger(
     )
 
 
-def deploy_challenger(*, config, registry_engine, verdict: GateVerdict, run_id=None, log=None):
-    """Promote the evaluated challenger; refuses a stale decision (the champion changed)."""
+def deploy_challenger(
+    *, config, registry_engine, verdict: GateVerdict, run_id=None, log=None, approval=None
+):
+    """Promote the evaluated challenger; refuses a stale decision (the champion changed).
+
+    ``approval`` (:class:`modelguard.pipelines.approval.ApprovalAnswer`): with
+    ``deployment.approval: human``, the person's answer, which must approve this challenger;
+    it is stored with the promotion and named in its reason."""
     from modelguard.storage.registry import ModelRegistry
 
     if verdict.decision != "deploy":
@@ -220,15 +226,22 @@ def deploy_challenger(*, config, registry_engine, verdict: GateVerdict, run_id=N
             f"the evaluation decided {verdict.decision!r}, not 'deploy': "
             + "; ".join(verdict.reasons)
         )
+    reason = "; ".join(verdict.reasons)
+    if approval is not None:
+        from modelguard.pipelines.approval import APPROVED, approval_note, check_answer
+
+        check_answer(approval, verdict, APPROVED)
+        reason = f"{approval_note(approval)}; {reason}"
     promoted = ModelRegistry(registry_engine, config.storage.artifact_root).promote(
         config.model.name,
         verdict.challenger_id,
         expected_champion_id=verdict.champion_id,
         run_id=run_id,
-        reason="; ".join(verdict.reasons),
+        reason=reason,
         evaluation=verdict.to_dict(),
         # Monitoring judges intervals after the gate's as_of with the new champion.
         effective_at=datetime.fromisoformat(verdict.as_of) if verdict.as_of else None,
+        approval=None if approval is None else approval.to_dict(),
     )
     if log:
         log.info("Promoted %s (was %s)", promoted.label, verdict.champion)

@@ -9,7 +9,8 @@ Tables (all keyed by model name):
     champion by construction. The pointed-at version also carries ``status = "champion"``; both
     are written in the same transaction.
 ``mg_model_events``
-    Append-only log (registered, evaluated, promoted, rejected, rolled_back, rollback_failed).
+    Append-only log (registered, evaluated, promoted, rejected, rolled_back, rollback_failed,
+    post_deployment_check, approval_timed_out).
     Nothing in this module deletes a version or an event.
 
 Lifecycle (champion/challenger gate): a version is registered as ``challenger``; an evaluation
@@ -45,6 +46,7 @@ from modelguard.storage.artifacts import sha256_file
 from modelguard.storage.registry.model_registry import ModelRegistry
 from modelguard.storage.registry.rollback import RollbackResult
 from modelguard.storage.registry.rows import (
+    EVENT_APPROVAL_TIMED_OUT,
     EVENT_CHECKED,
     EVENT_EVALUATED,
     EVENT_PROMOTED,
@@ -69,6 +71,7 @@ from modelguard.storage.registry.rows import (
 
 __all__ = [
     "EVENTS",
+    "EVENT_APPROVAL_TIMED_OUT",
     "EVENT_CHECKED",
     "EVENT_EVALUATED",
     "EVENT_PROMOTED",

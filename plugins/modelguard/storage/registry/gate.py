@@ -17,6 +17,7 @@ from modelguard.exceptions import NoChampionError, RegistryError, StaleDecisionE
 from modelguard.storage.db import utcnow
 from modelguard.storage.registry.history import effective_after
 from modelguard.storage.registry.rows import (
+    EVENT_APPROVAL_TIMED_OUT,
     EVENT_CHECKED,
     EVENT_EVALUATED,
     EVENT_PROMOTED,
@@ -36,6 +37,7 @@ from modelguard.storage.registry.rows import (
     fetch_event,
     fetch_own_version,
     fetch_version,
+    model_events_table,
     model_versions_table,
     set_status,
     version_label,
@@ -125,11 +127,14 @@ class ChampionGate:
         reason: str,
         evaluation: Mapping[str, Any] | None = None,
         effective_at: datetime | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Make the challenger ``version_id`` champion, if the champion is still the expected one.
 
         ``effective_at`` is the data time from which the new champion judges monitoring intervals
-        (the gate's ``as_of``; see :meth:`champion_at`); default: now.
+        (the gate's ``as_of``; see :meth:`champion_at`); default: now. ``approval``: the answer of
+        the person who approved the deployment (``deployment.approval: human``), kept in the
+        event's details under ``"approval"`` (absent for an automatic deployment).
 
         One transaction: compare-and-swap of the champion pointer from ``expected_champion_id``
         to ``version_id``, previous champion → ``archived``, challenger → ``champion`` and a
@@ -145,6 +150,7 @@ class ChampionGate:
         check_id("expected_champion_id", expected_champion_id)
         check_reason(reason)
         evaluation_dict = None if evaluation is None else check_json_dict("evaluation", evaluation)
+        approval_extra = _approval_details(approval)
         # The model a version belongs to never changes, so this check may run before the
         # transaction; the status is re-checked inside it by a conditional UPDATE.
         candidate = self.get_version(version_id)
@@ -189,6 +195,7 @@ class ChampionGate:
                     "version": candidate.version,
                     "evaluation": evaluation_dict,
                     "effective_at": effective_after(conn, model_name, effective_at, now),
+                    **approval_extra,
                 },
                 at=now,
             )
@@ -202,16 +209,19 @@ class ChampionGate:
         run_id: str | None = None,
         reason: str,
         evaluation: Mapping[str, Any] | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Mark the challenger ``version_id`` as ``rejected`` and append a ``rejected`` event.
 
-        Event details: ``{"version", "previous_status", "evaluation"}``. Only a challenger can be
+        Event details: ``{"version", "previous_status", "evaluation"}``, and ``"approval"`` (the
+        answer of the person who rejected it) when a person decided. Only a challenger can be
         rejected; anything else raises :class:`RegistryError` naming the version's status.
         """
         check_model_name(model_name)
         check_id("version_id", version_id)
         check_reason(reason)
         evaluation_dict = None if evaluation is None else check_json_dict("evaluation", evaluation)
+        approval_extra = _approval_details(approval)
         v = model_versions_table
         with self.engine.begin() as conn:
             # Conditional UPDATE first, so a concurrent promotion of the same challenger cannot
@@ -243,9 +253,64 @@ class ChampionGate:
                     "version": rejected.version,
                     "previous_status": STATUS_CHALLENGER,
                     "evaluation": evaluation_dict,
+                    **approval_extra,
                 },
             )
             return rejected
+
+    def record_approval_timeout(
+        self,
+        model_name: str,
+        version_id: int,
+        *,
+        run_id: str | None = None,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> ModelEvent:
+        """Append an ``approval_timed_out`` event: nobody answered the approval of the challenger
+        ``version_id`` in time. No status changes (it stays a challenger, not promoted).
+
+        Idempotent per run: a rerun of the same run (same ``run_id``) returns the event already
+        written instead of logging the timeout twice.
+        """
+        check_model_name(model_name)
+        check_id("version_id", version_id)
+        check_reason(reason)
+        details_dict = check_json_dict("details", details or {})
+        e = model_events_table
+        with self.engine.begin() as conn:
+            version = fetch_own_version(conn, model_name, version_id)
+            if run_id is not None:
+                existing = conn.execute(
+                    sa.select(e.c.id)
+                    .where(
+                        e.c.model_name == model_name,
+                        e.c.version_id == version.id,
+                        e.c.event == EVENT_APPROVAL_TIMED_OUT,
+                        e.c.run_id == run_id,
+                    )
+                    .order_by(e.c.id)
+                    .limit(1)
+                ).scalar_one_or_none()
+                if existing is not None:
+                    return fetch_event(conn, existing)
+            event_id = append_event(
+                conn,
+                model_name=model_name,
+                version_id=version.id,
+                event=EVENT_APPROVAL_TIMED_OUT,
+                run_id=run_id,
+                reason=reason,
+                details={"version": version.version, "status": version.status, **details_dict},
+            )
+            return fetch_event(conn, event_id)
+
+
+def _approval_details(approval: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``{"approval": {...}}`` for a person's answer, ``{}`` without one (details unchanged)."""
+    if approval is None:
+        return {}
+    return {"approval": check_json_dict("approval", approval)}
 
 
 def _check_promotable(model_name: str, candidate: ModelVersion) -> None:

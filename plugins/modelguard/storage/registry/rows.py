@@ -45,6 +45,8 @@ EVENT_REJECTED = "rejected"
 EVENT_ROLLED_BACK = "rolled_back"
 EVENT_ROLLBACK_FAILED = "rollback_failed"
 EVENT_CHECKED = "post_deployment_check"
+# A person was asked to approve a deployment and did not answer in time (the challenger stays).
+EVENT_APPROVAL_TIMED_OUT = "approval_timed_out"
 EVENTS = (
     EVENT_REGISTERED,
     EVENT_EVALUATED,
@@ -53,6 +55,7 @@ EVENTS = (
     EVENT_ROLLED_BACK,
     EVENT_ROLLBACK_FAILED,
     EVENT_CHECKED,
+    EVENT_APPROVAL_TIMED_OUT,
 )
 # Statuses a version may have when a rollback makes it champion again (never a rejected one).
 RESTORABLE_STATUSES = (STATUS_ARCHIVED, STATUS_CHALLENGER, STATUS_ROLLED_BACK)
