@@ -84,6 +84,7 @@ def test_a_stale_source_is_reported_at_once_and_the_run_fails(world):
         <= {"source_fresh", "row_count", "recent_runs"}
     )
     assert "48.0 h older than the interval end" in failing["source_fresh"]["message"]
+    assert xcom(dr, "prune_history")["cutoff"] is None  # the run analysed nothing
     stored = record(world, STALE)
     assert stored.status == "unhealthy" and not stored.check("source_fresh").ok
 

@@ -53,8 +53,12 @@ def test_health_on_postgres_then_retention(pg_engine, tmp_path):
 
     store = HealthStore(pg_engine)
     assert len(store.health_history("email_engagement")) == 2
-    # nothing analysed yet (no drift runs, no decisions): retention has no reference
+    # the run analysed nothing (no drift run, no decision): it prunes nothing
     result = run_retention(
-        config=config, registry_engine=pg_engine, dag_ids=[DAG], run_end=END + timedelta(days=90)
+        config=config,
+        registry_engine=pg_engine,
+        dag_ids=[DAG],
+        dag_id=DAG,
+        run_end=END + timedelta(days=90),
     )
     assert result.cutoff is None and len(store.health_history("email_engagement")) == 2

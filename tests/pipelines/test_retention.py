@@ -51,6 +51,16 @@ def world(tmp_path_factory):
     return world
 
 
+def retain(world, run_end: datetime):
+    return run_retention(
+        config=world.config,
+        registry_engine=engine_for_url(world.registry_url),
+        dag_ids=DAGS,
+        dag_id=DAILY,
+        run_end=run_end,
+    )
+
+
 def decisions(world) -> dict[datetime, str]:
     store = ResultStore(engine_for_url(world.registry_url))
     return {d.interval_end: d.decision for d in store.decisions("email_engagement")}
@@ -71,7 +81,7 @@ def test_history_older_than_max_history_days_goes_and_no_verdict_changes(world):
     )
     assert len(folders(world)) == len(RUNS)
 
-    result = run_retention(config=world.config, registry_engine=engine, dag_ids=DAGS, run_end=LAST)
+    result = retain(world, LAST)
     cutoff = LAST - timedelta(days=4)
     assert result.cutoff == cutoff
     gone = [e for e in RUNS if e < cutoff]
@@ -99,7 +109,7 @@ def test_history_older_than_max_history_days_goes_and_no_verdict_changes(world):
     assert registry.events("email_engagement") == events
 
     # a rerun deletes nothing more
-    again = run_retention(config=world.config, registry_engine=engine, dag_ids=DAGS, run_end=LAST)
+    again = retain(world, LAST)
     assert again.to_xcom()["rows_deleted"] == 0 and again.to_xcom()["folders_deleted"] == 0
 
     # the newest intervals decided again: the same verdicts (the cool-down reads what is kept)
@@ -108,14 +118,13 @@ def test_history_older_than_max_history_days_goes_and_no_verdict_changes(world):
     assert decisions(world) == after
 
 
-def test_a_window_in_the_future_prunes_no_more_than_the_newest_run(world):
+def test_a_run_that_analysed_nothing_prunes_nothing(world):
     engine = engine_for_url(world.registry_url)
-    run_retention(config=world.config, registry_engine=engine, dag_ids=DAGS, run_end=LAST)
-    far = run_retention(
-        config=world.config, registry_engine=engine, dag_ids=DAGS, run_end=datetime(2030, 1, 1)
-    )
-    assert far.reference_end == LAST and far.cutoff == LAST - timedelta(days=4)
-    assert far.to_xcom()["rows_deleted"] == 0
+    retain(world, LAST)
     with engine.connect() as conn:
         runs = conn.execute(sa.text("SELECT COUNT(*) FROM mg_drift_runs")).scalar()
-    assert runs == 5
+    far = retain(world, datetime(2030, 1, 1))  # a window in the future, by mistake
+    assert far.cutoff is None and far.to_xcom()["rows_deleted"] == 0
+    assert "analysed no interval ending 2030-01-01T00:00:00" in far.summary
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM mg_drift_runs")).scalar() == runs == 5

@@ -156,8 +156,10 @@ def test_a_stale_source_is_reported_at_once_and_still_fails_the_run(api, registr
     assert time.monotonic() - started < 300
     st = states(api, MONITORING, run_id)
     assert st["wait_for_data"] == "failed" and st["check_health"] == "success", st
-    # the teardown ran after the failure and did not turn the run green
+    # the teardown ran after the failure and did not turn the run green; the run analysed
+    # nothing, so it pruned nothing
     assert st["prune_history"] == "success", st
+    assert xcom(api, MONITORING, run_id, "prune_history")["cutoff"] is None
 
 
 def test_a_later_run_prunes_the_first_intervals_history(api, registry, world):

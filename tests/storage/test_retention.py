@@ -21,7 +21,7 @@ from modelguard.storage.results import (
     ResultStore,
     monitoring_decisions_table,
 )
-from modelguard.storage.retention import history_reference, label_end, prune_folders, prune_rows
+from modelguard.storage.retention import analysed, label_end, prune_folders, prune_rows
 
 MODEL = "churn"
 DAG = "churn_monitoring"
@@ -231,12 +231,14 @@ def test_decisions_stored_before_they_named_the_model_are_matched_by_dag(history
     assert count(engine, t, dag_id=DAG) == 5
 
 
-def test_the_cutoff_counts_back_from_no_later_than_the_newest_analysed_interval(history):
+def test_only_an_analysed_interval_prunes(history, tmp_path):
     engine = history["engine"]
-    newest = day(DAYS - 1)[1]
-    assert history_reference(engine, MODEL, DAGS, datetime(2031, 1, 1)) == newest
-    assert history_reference(engine, MODEL, DAGS, day(3)[1]) == day(3)[1]
-    assert history_reference(engine, "unknown", ["unknown_monitoring"], newest) is None
+    assert analysed(engine, DAG, day(DAYS - 1)[1])
+    assert not analysed(engine, DAG, datetime(2031, 1, 1))  # a window in the future
+    assert not analysed(engine, "churn_monitoring_daily", day(3)[1])  # another DAG's interval
+    empty = sa.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    assert not analysed(empty, DAG, day(3)[1])  # no tables at all
+    empty.dispose()
 
 
 def test_a_store_without_the_tables_has_nothing_to_prune(sqlite_engine):

@@ -14,7 +14,8 @@ class PruneHistoryOperator(BaseOperator):
     """Delete the model's monitoring history older than ``monitoring.max_history_days`` before
     the run's interval end: drift results, label checks, decisions, health records, cleared
     alerts and report folders, in batches; model versions, the champion and the event log are
-    never touched. Returns the counts per table and the folders deleted.
+    never touched. Only a run that analysed its interval prunes. Returns the counts per table
+    and the folders deleted.
 
     :param dag_ids: the model's monitoring DAGs: their report folders are pruned (and their
         decisions stored before decisions named the model).
@@ -45,6 +46,7 @@ class PruneHistoryOperator(BaseOperator):
             config=config,
             registry_engine=registry,
             dag_ids=self.dag_ids,
+            dag_id=self.dag_id,
             run_end=window_from_context(context, 0).end,
             log=self.log,
         )

@@ -1,9 +1,9 @@
 """Retention of one model's monitoring history, without Airflow (``prune_history``).
 
 The cutoff is ``monitoring.max_history_days`` before the run's interval end (data time, never
-the wall clock), counted from no later than the newest interval the model has analysed (see
-:func:`modelguard.storage.retention.history_reference`). Rows and report folders whose interval
-ended before it are deleted in batches of ``monitoring.retention_batch_size`` rows per
+the wall clock), and only a run that analysed its interval prunes
+(:func:`modelguard.storage.retention.analysed`). Rows and report folders whose interval ended
+before the cutoff are deleted in batches of ``monitoring.retention_batch_size`` rows per
 transaction; a rerun deletes nothing more. What is kept and why: :mod:`modelguard.storage.retention`.
 """
 
@@ -24,9 +24,9 @@ _LISTED = 20  # folders named in the XCom (the count is always complete)
 @dataclass(frozen=True)
 class RetentionResult:
     model_name: str
+    dag_id: str
     run_end: datetime
-    reference_end: datetime | None
-    cutoff: datetime | None
+    cutoff: datetime | None  # None: the run analysed nothing, nothing was pruned
     deleted: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     kept_decisions: list[str] = field(default_factory=list)
@@ -36,7 +36,10 @@ class RetentionResult:
     @property
     def summary(self) -> str:
         if self.cutoff is None:
-            return f"{self.model_name}: nothing stored yet, nothing pruned"
+            return (
+                f"{self.model_name}: {self.dag_id} analysed no interval ending "
+                f"{self.run_end.isoformat()} (no drift run or decision stored): nothing pruned"
+            )
         rows = sum(self.deleted.values())
         return (
             f"{self.model_name}: history before {self.cutoff.isoformat()} pruned: {rows} rows "
@@ -47,8 +50,8 @@ class RetentionResult:
     def to_xcom(self) -> dict[str, Any]:
         return {
             "model_name": self.model_name,
+            "dag_id": self.dag_id,
             "run_end": self.run_end.isoformat(),
-            "reference_end": None if self.reference_end is None else self.reference_end.isoformat(),
             "cutoff": None if self.cutoff is None else self.cutoff.isoformat(),
             "deleted": dict(self.deleted),
             "rows_deleted": sum(self.deleted.values()),
@@ -65,30 +68,23 @@ def run_retention(
     config: ModelguardConfig,
     registry_engine,
     dag_ids: Sequence[str],
+    dag_id: str,
     run_end: datetime,
     log: Any = None,
 ) -> RetentionResult:
-    """Prune the model's history older than ``max_history_days`` before ``run_end``."""
+    """Prune the model's history older than ``max_history_days`` before ``run_end``, when
+    ``dag_id`` analysed the interval ending there; ``dag_ids``: the model's monitoring DAGs."""
     from modelguard.core.window import to_naive_utc
-    from modelguard.storage.retention import history_reference, prune_folders, prune_rows
+    from modelguard.storage.retention import analysed, prune_folders, prune_rows
 
     log = log or logger
     mon = config.monitoring
     run_end = to_naive_utc(run_end)
-    reference = history_reference(registry_engine, config.model.name, dag_ids, run_end)
-    if reference is None:
-        result = RetentionResult(config.model.name, run_end, None, None)
+    if not analysed(registry_engine, dag_id, run_end):
+        result = RetentionResult(config.model.name, dag_id, run_end, None)
         log.info("%s", result.summary)
         return result
-    if reference < run_end:
-        log.info(
-            "The run's interval ends %s, after the newest analysed interval (%s): the cutoff "
-            "counts back from %s",
-            run_end.isoformat(),
-            reference.isoformat(),
-            reference.isoformat(),
-        )
-    cutoff = reference - timedelta(days=mon.max_history_days)
+    cutoff = run_end - timedelta(days=mon.max_history_days)
     rows = prune_rows(
         registry_engine,
         model_name=config.model.name,
@@ -101,8 +97,8 @@ def run_retention(
         log.warning("Refused to delete %s", refused)
     result = RetentionResult(
         model_name=config.model.name,
+        dag_id=dag_id,
         run_end=run_end,
-        reference_end=reference,
         cutoff=cutoff,
         deleted=rows.deleted,
         batches=rows.batches,

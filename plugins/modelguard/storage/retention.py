@@ -44,7 +44,7 @@ from modelguard.storage.results import (
     monitoring_decisions_table,
 )
 
-__all__ = ["FolderPrune", "RowPrune", "history_reference", "prune_folders", "prune_rows"]
+__all__ = ["FolderPrune", "RowPrune", "analysed", "prune_folders", "prune_rows"]
 
 PARTIAL_SUFFIX = ".partial"  # a drift report folder being written (pipelines.drift_check)
 
@@ -79,35 +79,23 @@ def _model_decisions(t: sa.Table, model_name: str, dag_ids: Sequence[str]):
     )
 
 
-def history_reference(
-    engine: Engine, model_name: str, dag_ids: Sequence[str], run_end: datetime
-) -> datetime | None:
-    """The end the cutoff counts back from: the run's interval end, but never later than the
-    newest interval the model has analysed (drift runs, decisions). So a manual run whose
-    window lies in the future (a typo) prunes nothing more than the newest real run would;
-    ``None`` when nothing is stored yet."""
+def analysed(engine: Engine, dag_id: str, end: datetime) -> bool:
+    """Whether ``dag_id`` analysed an interval ending at ``end`` (a stored drift run or
+    decision): only such a run prunes, so a run that analysed nothing (no data yet, a window
+    in the future by mistake, a run of today's interval while the source is down) deletes
+    nothing, however far its interval end lies from the stored history."""
     inspector = sa.inspect(engine)
-    newest: list[datetime] = []
+    end = to_naive_utc(end)
     with engine.connect() as conn:
-        if inspector.has_table(drift_runs_table.name):
-            t = drift_runs_table
-            value = conn.execute(
-                sa.select(sa.func.max(t.c.interval_end)).where(t.c.model_name == model_name)
-            ).scalar_one_or_none()
-            if value is not None:
-                newest.append(to_naive_utc(value))
-        if inspector.has_table(monitoring_decisions_table.name):
-            t = monitoring_decisions_table
-            value = conn.execute(
-                sa.select(sa.func.max(t.c.interval_end)).where(
-                    _model_decisions(t, model_name, dag_ids)
-                )
-            ).scalar_one_or_none()
-            if value is not None:
-                newest.append(to_naive_utc(value))
-    if not newest:
-        return None
-    return min(to_naive_utc(run_end), max(newest))
+        for t in (monitoring_decisions_table, drift_runs_table):
+            if not inspector.has_table(t.name):
+                continue
+            found = conn.execute(
+                sa.select(t.c.dag_id).where(t.c.dag_id == dag_id, t.c.interval_end == end).limit(1)
+            ).first()
+            if found is not None:
+                return True
+    return False
 
 
 def _exempt_decisions(conn: Connection, model_name: str, dag_ids: Sequence[str]) -> list[tuple]:
