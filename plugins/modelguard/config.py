@@ -13,6 +13,7 @@ allowed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import types
@@ -138,11 +139,35 @@ class AlertThresholdsConfig:
     performance_degradation: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
 
 
+ROW_COUNT_SEASONS = ("day", "week")
+SEASON_DAYS = {"day": 1, "week": 7}
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """What the ``check_health`` task of the monitoring DAGs calls healthy."""
+
+    max_staleness_hours: float = field(metadata=_range(0, open_lo=True))
+    row_count_history_days: int = field(metadata=_range(1, 366))
+    row_count_season: str = field(metadata=_choices(*ROW_COUNT_SEASONS))
+    row_count_min_points: int = field(metadata=_range(1, 366))
+    row_count_low_ratio: float = field(metadata=_range(0, 1, open_hi=True))
+    row_count_high_ratio: float = field(metadata=_range(1, open_lo=True))
+    recent_runs: int = field(metadata=_range(0, 1000))
+
+    @property
+    def row_count_points(self) -> int:
+        """How many earlier intervals the usual row count is taken from."""
+        return self.row_count_history_days // SEASON_DAYS[self.row_count_season]
+
+
 @dataclass(frozen=True)
 class MonitoringConfig:
     monitoring_interval: int = field(metadata=_range(60, 86400))
     alert_thresholds: AlertThresholdsConfig
     max_history_days: int = field(metadata=_range(1))
+    retention_batch_size: int = field(metadata=_range(1, 5000))
+    health: HealthConfig
     window_hours: int = field(metadata=_range(0, 24 * 366))
     start_date: datetime
     catchup: bool
@@ -588,6 +613,43 @@ def _cross_field_errors(valid: dict[str, Any]) -> list[str]:
             f"features.{column}: is also the source's time or label column; a feature must "
             "be a model input"
         )
+    errors.extend(_history_errors(valid))
+    return errors
+
+
+def _history_errors(valid: dict[str, Any]) -> list[str]:
+    """What retention (``monitoring.max_history_days``) must keep for the checks that read
+    history: the cool-down and ``monitoring.health.recent_runs``; and whether the row-count
+    history can hold enough points."""
+    errors = []
+    days = valid.get("monitoring.max_history_days")
+    cooldown = valid.get("retraining.cooldown_hours")
+    if days is not None and cooldown is not None and 2 * cooldown > 24 * days:
+        errors.append(
+            f"retraining.cooldown_hours: {cooldown:g} h needs {2 * cooldown:g} h of stored "
+            f"decisions (the candidates of the last cool-down and the retraining that may block "
+            f"the earliest of them), more than monitoring.max_history_days keeps ({days} days); "
+            f"raise max_history_days to at least {math.ceil(2 * cooldown / 24)} or lower "
+            "cooldown_hours"
+        )
+    recent = valid.get("monitoring.health.recent_runs")
+    if days is not None and recent is not None and recent > days:
+        errors.append(
+            f"monitoring.health.recent_runs: {recent} intervals of the daily monitoring DAG "
+            f"reach further back than monitoring.max_history_days keeps ({days} days); allowed "
+            f"at most {days}"
+        )
+    history = valid.get("monitoring.health.row_count_history_days")
+    season = valid.get("monitoring.health.row_count_season")
+    points = valid.get("monitoring.health.row_count_min_points")
+    if history is not None and season in SEASON_DAYS and points is not None:
+        if history // SEASON_DAYS[season] < points:
+            errors.append(
+                f"monitoring.health.row_count_history_days: {history} days hold "
+                f"{history // SEASON_DAYS[season]} earlier interval(s) of the same {season}, "
+                f"fewer than monitoring.health.row_count_min_points ({points}), so the row "
+                f"count would never be judged; allowed at least {points * SEASON_DAYS[season]}"
+            )
     return errors
 
 

@@ -21,8 +21,10 @@ OPERATOR_MODULES = (
     "modelguard.operators.config_error",
     "modelguard.operators.deployment",
     "modelguard.operators.drift",
+    "modelguard.operators.health",
     "modelguard.operators.labels",
     "modelguard.operators.report",
+    "modelguard.operators.retention",
     "modelguard.operators.retraining",
 )
 SENSOR_MODULES = (

@@ -59,11 +59,20 @@ def test_monitoring_dag_shape(dagbag):
         "healthy",
         "done",
         "raise_alerts",
+        "check_health",
+        "prune_history",
     }
     assert dag.get_task("done").trigger_rule == "none_failed_min_one_success"
+    # check_health starts with the run, beside the sensors; raise_alerts and prune_history end
+    # it as teardowns (run when all is done, left out of the run's state)
+    assert dag.get_task("check_health").upstream_task_ids == set()
     alerts = dag.get_task("raise_alerts")
-    assert alerts.trigger_rule == "all_done" and alerts.upstream_task_ids >= {"done"}
+    assert alerts.trigger_rule == "all_done"
+    assert alerts.upstream_task_ids == {"done", "check_health"}
     assert alerts.is_teardown  # its success must not hide a failed run
+    prune = dag.get_task("prune_history")
+    assert prune.upstream_task_ids == {"raise_alerts"} and prune.is_teardown
+    assert prune.trigger_rule == "all_done_setup_success" and not prune.on_failure_fail_dagrun
     assert dag.get_task("wait_for_data").mode == "reschedule"
     labels = dag.get_task("wait_for_labels")
     assert labels.mode == "reschedule" and labels.soft_fail

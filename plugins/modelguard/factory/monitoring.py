@@ -18,17 +18,20 @@ from modelguard.factory.common import default_args, start_date, tags
 from modelguard.factory.ids import ModelDagIds
 from modelguard.operators.alerts import RaiseAlertsOperator
 from modelguard.operators.drift import DriftDetectionOperator
+from modelguard.operators.health import HealthCheckOperator
 from modelguard.operators.labels import (
     ConceptDriftOperator,
     PerformanceOperator,
     RetrainDecisionOperator,
     TriggerRetrainingOperator,
 )
+from modelguard.operators.retention import PruneHistoryOperator
 from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END, JUDGE_WITH
 from modelguard.sensors.labels_matured import LabelsMaturedSensor
 from modelguard.sensors.new_data import NewDataSensor
 
 DAILY = "0 0 * * *"
+DAILY_SECONDS = 86400
 
 
 def _number_param(
@@ -197,21 +200,34 @@ def build_monitoring_dag(
         healthy = EmptyOperator(task_id="healthy")
         done = EmptyOperator(task_id="done", trigger_rule="none_failed_min_one_success")
 
+        # Independent of the sensors: a stale source is reported when the run starts, not
+        # after data_wait_minutes; a failed check is its result, never a failed task.
+        check_health = HealthCheckOperator(
+            task_id="check_health",
+            interval_seconds=DAILY_SECONDS if daily else mon.monitoring_interval,
+        )
+        # A teardown without setups: runs when everything upstream is done (all_done), and is
+        # left out of the run's state, so a failed wait_for_data still fails the run.
+        prune_history = PruneHistoryOperator(
+            task_id="prune_history", dag_ids=[ids.monitoring, ids.monitoring_daily]
+        ).as_teardown()
+
         wait_for_data >> [detect_drift, wait_for_labels]
         wait_for_labels >> [measure_performance, detect_concept_drift]
         [detect_drift, measure_performance, detect_concept_drift] >> decide
         decide >> [trigger_retraining, alert, healthy] >> done
-        _raise_alerts(dag, done)
+        # Both teardowns: the run's state stays that of done; alerts see check_health, and
+        # history is pruned after the alerts have read it.
+        _raise_alerts(done, check_health) >> prune_history
     return dag
 
 
-def _raise_alerts(dag: DAG, done) -> RaiseAlertsOperator:
-    """``raise_alerts`` after ``done`` (and ``check_health`` when the DAG has it), run whatever
-    happened upstream. A teardown, so that its success does not hide a failed run: the run's
-    state stays that of ``done`` (Airflow ignores teardowns when it decides a run's state)."""
+def _raise_alerts(done, check_health) -> RaiseAlertsOperator:
+    """``raise_alerts`` after ``done`` and ``check_health``, run whatever happened upstream. A
+    teardown, so that its success does not hide a failed run: the run's state stays that of
+    ``done`` (Airflow ignores teardowns when it decides a run's state)."""
     raise_alerts = RaiseAlertsOperator(task_id="raise_alerts")
-    upstream = [done] + ([dag.get_task("check_health")] if dag.has_task("check_health") else [])
-    upstream >> raise_alerts
+    [done, check_health] >> raise_alerts
     raise_alerts.as_teardown()
     raise_alerts.trigger_rule = "all_done"  # no setup tasks: all_done is what it waits for
     return raise_alerts

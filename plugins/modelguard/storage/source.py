@@ -426,3 +426,91 @@ def enough_labels(
     """Whether ``labelled`` of ``sends`` is at least ``min_labelled_rows`` and at least the share
     ``min_label_share`` (> 0) of the sends. A window without sends never has enough."""
     return sends > 0 and labelled >= min_labelled_rows and labelled / sends >= min_label_share
+
+
+# --------------------------------------------------------------------------- health facts
+
+
+def newest_time(
+    engine: Engine,
+    table: str,
+    time_column: str,
+    before: datetime,
+    since: datetime | None = None,
+) -> datetime | None:
+    """The newest ``time_column`` of ``table`` in ``[since, before)`` (naive UTC), or ``None``
+    when no row lies there: how fresh the source was at ``before`` (data time, so a backfill
+    judges the source as it stood then). ``since`` bounds the scan."""
+    import pandas as pd
+
+    from modelguard.core.window import to_naive_utc
+
+    before = to_naive_utc(before)
+    with connect(engine) as conn:
+        schema, name, existing = _inspect_columns(conn, table)
+        _check_columns(table, [time_column], existing)
+        clause = _compare(engine, time_column, "<", before)
+        if since is not None:
+            clause = sa.and_(_compare(engine, time_column, ">=", to_naive_utc(since)), clause)
+        stmt = (
+            sa.select(sa.column(time_column))
+            .select_from(sa.table(name, schema=schema))
+            .where(clause)
+            .order_by(_order_expr(engine, time_column).desc())
+            .limit(1)
+        )
+        value = conn.execute(stmt).scalar_one_or_none()
+    if value is None:
+        return None
+    stamp = pd.to_datetime(value, utc=True, format="ISO8601").tz_localize(None)
+    return to_naive_utc(stamp.to_pydatetime())
+
+
+def interval_counts(
+    engine: Engine, table: str, time_column: str, windows: list[Window]
+) -> list[int]:
+    """Rows of ``table`` in each of ``windows`` (disjoint), in their order: one grouped
+    ``COUNT`` query, times compared as in :func:`count_rows`."""
+    if not windows:
+        return []
+    with connect(engine) as conn:
+        schema, name, existing = _inspect_columns(conn, table)
+        _check_columns(table, [time_column], existing)
+        clauses = [_window_clause(engine, time_column, w) for w in windows]
+        bucket = sa.case(*((c, i) for i, c in enumerate(clauses)), else_=-1).label("bucket")
+        stmt = (
+            sa.select(bucket, sa.func.count())
+            .select_from(sa.table(name, schema=schema))
+            .where(sa.or_(*clauses))
+            .group_by(bucket)
+        )
+        found = {int(b): int(n) for b, n in conn.execute(stmt).all()}
+    return [found.get(i, 0) for i in range(len(windows))]
+
+
+def _kind(column_type: Any) -> str:
+    """What a column's declared SQL type holds, as the feature checks name it."""
+    if isinstance(column_type, sa.types.NullType):
+        return "unknown"  # SQLite: a column declared without a type
+    if isinstance(column_type, sa.Boolean):
+        return "boolean"
+    if isinstance(column_type, sa.Integer):
+        return "integer"
+    if isinstance(column_type, sa.Float):
+        return "float"
+    if isinstance(column_type, sa.Numeric):
+        return "decimal"  # read back as Python decimals, which drift detection refuses
+    if isinstance(column_type, sa.String | sa.Enum):
+        return "text"
+    if isinstance(column_type, sa.DateTime | sa.Date | sa.Time):
+        return "datetime"
+    return "other"
+
+
+def column_kinds(engine: Engine, table: str) -> dict[str, str]:
+    """Column name -> ``integer``, ``float``, ``decimal``, ``text``, ``boolean``, ``datetime``,
+    ``other`` or ``unknown`` (no declared type), from the table's declared types."""
+    with connect(engine) as conn:
+        schema, name, _ = _inspect_columns(conn, table)
+        columns = sa.inspect(conn).get_columns(name, schema=schema)
+    return {c["name"]: _kind(c["type"]) for c in columns}

@@ -1,0 +1,1 @@
+"""Is the monitoring pipeline itself healthy? The checks of one run, as typed results (pure)."""
