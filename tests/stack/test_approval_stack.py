@@ -139,6 +139,12 @@ def hitl_path(run_id: str) -> str:
     return f"/api/v2/dags/{RETRAINING}/dagRuns/{run_id}/taskInstances/{ASK}/-1/hitlDetails"
 
 
+def approval_alerts(engine) -> list:
+    from modelguard.storage.alerts import AlertStore
+
+    return [a for a in AlertStore(engine).list_alerts(MODEL) if a.kind == "approval_timeout"]
+
+
 def trigger_retraining(api: StackClient, reason: str) -> str:
     conf = {"as_of": AS_OF, "reason": reason}
     return expect(api.trigger(RETRAINING, conf, logical_date=None), 200)["dag_run_id"]
@@ -264,6 +270,9 @@ def test_no_answer_in_time_deploys_nothing_and_says_so(api, registry_engine):
     assert events(registry_engine, "promoted", challenger) == []
     assert champion(registry_engine) == before
     assert xcom(api, run_id, ASK, key="approval")["decision"] == "timed_out"
+    (alert,) = approval_alerts(registry_engine)  # an alert says so, through the channels
+    assert (alert.status, alert.severity) == ("open", "warning"), alert
+    assert alert.details["challenger_id"] == challenger and alert.run_id == run_id
 
     # Airflow still stores an answer that comes too late, but nothing acts on it.
     expect(answer(api, run_id, "Deploy", "sorry, I was away"), 200)
@@ -302,6 +311,9 @@ def test_an_approved_deployment_from_monitoring_deploys_and_is_checked(api, stac
     )
     assert promoted["details"]["approval"]["by_name"] == stack.username
     assert promoted["details"]["effective_at"] == DEGRADED_RUN.isoformat()
+    # a person answered: the timed-out request's alert is over
+    (alert,) = approval_alerts(registry_engine)
+    assert alert.status == "cleared", alert
     assert events(registry_engine, "post_deployment_check", challenger)[0]["details"]["status"] in (
         "passed",
         "inconclusive",

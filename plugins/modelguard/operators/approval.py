@@ -166,6 +166,21 @@ class DeploymentApprovalOperator(HITLBranchOperator):
         return self.do_branch(context=context, branches_to_execute=branch)
 
 
+APPROVAL_ALERT_KEY = "approval"  # one approval_timeout episode per model
+
+
+def clear_approval_alert(context: Any, config_path: str | None, log: Any) -> None:
+    """A person answered: an open ``approval_timeout`` episode of the model ends (a clear
+    notice goes out if one was open)."""
+    from modelguard.alerts.conditions import AlertCondition
+    from modelguard.alerts.records import APPROVAL_TIMEOUT, WARNING
+    from modelguard.config import load_config
+    from modelguard.operators.alerts import raise_alert_from_context
+
+    condition = AlertCondition(APPROVAL_TIMEOUT, APPROVAL_ALERT_KEY, WARNING, "answered")
+    raise_alert_from_context(context, load_config(config_path), condition, log=log, clear=True)
+
+
 class _AnswerOperator(BaseOperator):
     """Acts on the approval answer for the evaluated challenger (never reads the source)."""
 
@@ -210,6 +225,11 @@ class ApprovalRejectOperator(_AnswerOperator):
     ui_color = "#f5c6c6"
     action = "reject_by_person"
 
+    def execute(self, context: Any) -> dict[str, Any]:
+        outcome = self.run_action(context)
+        clear_approval_alert(context, self.config_path, self.log)
+        return outcome
+
 
 class ApprovalTimedOutOperator(_AnswerOperator):
     """Nobody answered in time: log it (event ``approval_timed_out``); nothing is deployed and
@@ -226,7 +246,21 @@ class ApprovalTimedOutOperator(_AnswerOperator):
         return outcome
 
     def raise_alert(self, context: Any, outcome: dict[str, Any]) -> None:
-        """The call site of the ``approval_timeout`` alert (modelguard.alerts kind
-        ``approval_timeout``): connected to the alert API when it exists; until then the
-        outcome is logged and returned."""
-        self.log.warning("approval_timeout: %s", outcome["message"])
+        """An ``approval_timeout`` alert (warning), stored and notified through the model's
+        channels like a monitoring alert; it never fails this task (the outcome is recorded)."""
+        from modelguard.alerts.conditions import AlertCondition
+        from modelguard.alerts.records import APPROVAL_TIMEOUT, WARNING
+        from modelguard.config import load_config
+        from modelguard.operators.alerts import raise_alert_from_context
+
+        condition = AlertCondition(
+            APPROVAL_TIMEOUT,
+            APPROVAL_ALERT_KEY,
+            WARNING,
+            outcome["message"],
+            details={k: outcome.get(k) for k in ("challenger_id", "champion_id", "timeout_hours")},
+        )
+        summary = raise_alert_from_context(
+            context, load_config(self.config_path), condition, log=self.log
+        )
+        self.log.warning("approval_timeout alert: %s", summary)

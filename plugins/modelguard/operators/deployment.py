@@ -123,7 +123,7 @@ class DeployChallengerOperator(BaseOperator):
                 self.approval_task_id,
             )
         config, _source, registry = load_run_config(self.config_path)
-        return getattr(gate, self.action)(
+        outcome = getattr(gate, self.action)(
             config=config,
             registry_engine=registry,
             verdict=verdict,
@@ -131,6 +131,11 @@ class DeployChallengerOperator(BaseOperator):
             log=self.log,
             **extra,
         )
+        if extra:
+            from modelguard.operators.approval import clear_approval_alert
+
+            clear_approval_alert(context, self.config_path, self.log)
+        return outcome
 
 
 class RejectChallengerOperator(DeployChallengerOperator):
