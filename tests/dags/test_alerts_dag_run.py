@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from modelguard.storage.alerts import AlertStore
 from modelguard.storage.source import engine_for_url
@@ -24,7 +25,7 @@ from tests.alerts.servers import (
     closed_port,
 )
 from tests.dags.conftest import forget_dag_runs, load_dag, task_states
-from tests.world import DRIFTED_RUN, HEALTHY_RUN, SENDS_PER_HOUR, new_world
+from tests.world import DRIFTED_RUN, EXAMPLE_CONFIG, HEALTHY_RUN, SENDS_PER_HOUR, new_world
 
 pytestmark = pytest.mark.airflow_run
 DAG_ID = "email_engagement_monitoring"
@@ -47,7 +48,14 @@ ALERTS = {
     ],
 }
 # A label delay is seen within a minute (the labels sensor then soft-fails).
-MONITORING = {"label_wait_minutes": 1, "label_poke_seconds": 5}
+EXAMPLE_HEALTH = yaml.safe_load(EXAMPLE_CONFIG.read_text())["monitoring"]["health"]
+# These runs jump between days on purpose: the hours between them have no decision, which
+# check_health's recent_runs would (rightly) report; these tests are about the other alerts.
+MONITORING = {
+    "label_wait_minutes": 1,
+    "label_poke_seconds": 5,
+    "health": {**EXAMPLE_HEALTH, "recent_runs": 0},
+}
 
 
 @pytest.fixture(scope="module")
