@@ -64,8 +64,12 @@ def world(tmp_path_factory):
         monitoring={
             "data_wait_minutes": 1,
             "label_wait_minutes": 1,
-            "data_poke_seconds": 5,
-            "label_poke_seconds": 5,
+            # Pokes well apart: Airflow 3.3.2 fails a rescheduled sensor whose next try is
+            # queued before the scheduler has processed the previous try's exit (seen here
+            # with 5 s pokes on a busy machine: "finished with state success, but the task
+            # instance's state attribute is queued").
+            "data_poke_seconds": 25,
+            "label_poke_seconds": 25,
             # the runs below jump between days: the hours between them have no decision
             "health": {**health, "recent_runs": 0},
         },
