@@ -21,7 +21,13 @@ from modelguard.storage.results import (
     ResultStore,
     monitoring_decisions_table,
 )
-from modelguard.storage.retention import analysed, label_end, prune_folders, prune_rows
+from modelguard.storage.retention import (
+    analysed,
+    decided_ends,
+    label_end,
+    prune_folders,
+    prune_rows,
+)
 
 MODEL = "churn"
 DAG = "churn_monitoring"
@@ -303,3 +309,49 @@ def test_a_dag_folder_that_is_a_symlink_out_of_the_root_is_refused(tmp_path):
     result = prune_folders(root, [DAG], CUTOFF)
     assert result.deleted == [] and "a symlink" in result.refused[0]
     assert (outside / "2026-07-01T00:00_2026-07-02T00:00").is_dir()
+
+
+def test_an_old_interval_whose_run_has_not_decided_keeps_its_rows_and_report(history, tmp_path):
+    """A backfill of old history beside a run of today: the backfill's interval keeps what its
+    next task reads until its run decides; then the next prune takes it."""
+    engine = history["engine"]
+    d = monitoring_decisions_table
+    working = day(2)
+    with engine.begin() as conn:  # day 2's run has written its drift rows, not yet decided
+        conn.execute(sa.delete(d).where(d.c.dag_id == DAG, d.c.interval_end == working[1]))
+    root = tmp_path / "reports"
+    for k in (1, 2):
+        start, end = day(k)
+        (root / DAG / f"{start:%Y-%m-%dT%H:%M}_{end:%Y-%m-%dT%H:%M}").mkdir(parents=True)
+
+    decided = decided_ends(engine, DAGS, CUTOFF)
+    result = prune(engine)
+    folders = prune_folders(root, DAGS, CUTOFF, decided)
+    assert result.deleted["mg_drift_runs"] == 4 and result.deleted["mg_health_records"] == 4
+    assert result.deleted["mg_drift_features"] == 4 * len(FEATURES)
+    store = ResultStore(engine)
+    assert store.get_drift_run(DAG, *working) is not None
+    assert len(store.drift_features(DAG, *working)) == len(FEATURES)
+    assert [p.rsplit("/", 1)[-1] for p in folders.deleted] == [
+        f"{day(1)[0]:%Y-%m-%dT%H:%M}_{day(1)[1]:%Y-%m-%dT%H:%M}"
+    ]
+    assert (root / DAG / f"{working[0]:%Y-%m-%dT%H:%M}_{working[1]:%Y-%m-%dT%H:%M}").is_dir()
+
+    store.decide(  # the run decides; the next prune takes its interval
+        MonitoringDecision(
+            dag_id=DAG,
+            interval_start=working[0],
+            interval_end=working[1],
+            decision="healthy",
+            reason="",
+            details={},
+            run_id="r2",
+            decided_at=working[1],
+            model_name=MODEL,
+        ),
+        cooldown_hours=24,
+    )
+    decided = decided_ends(engine, DAGS, CUTOFF)
+    assert prune(engine).deleted["mg_drift_runs"] == 1
+    assert len(prune_folders(root, DAGS, CUTOFF, decided).deleted) == 1
+    assert store.get_drift_run(DAG, *working) is None

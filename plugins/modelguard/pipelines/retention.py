@@ -75,7 +75,7 @@ def run_retention(
     """Prune the model's history older than ``max_history_days`` before ``run_end``, when
     ``dag_id`` analysed the interval ending there; ``dag_ids``: the model's monitoring DAGs."""
     from modelguard.core.window import to_naive_utc
-    from modelguard.storage.retention import analysed, prune_folders, prune_rows
+    from modelguard.storage.retention import analysed, decided_ends, prune_folders, prune_rows
 
     log = log or logger
     mon = config.monitoring
@@ -85,6 +85,7 @@ def run_retention(
         log.info("%s", result.summary)
         return result
     cutoff = run_end - timedelta(days=mon.max_history_days)
+    decided = decided_ends(registry_engine, dag_ids, cutoff)  # before decisions are pruned
     rows = prune_rows(
         registry_engine,
         model_name=config.model.name,
@@ -92,7 +93,7 @@ def run_retention(
         cutoff=cutoff,
         batch_size=mon.retention_batch_size,
     )
-    folders = prune_folders(config.storage.report_root, dag_ids, cutoff)
+    folders = prune_folders(config.storage.report_root, dag_ids, cutoff, decided)
     for refused in folders.refused:
         log.warning("Refused to delete %s", refused)
     result = RetentionResult(

@@ -3,7 +3,10 @@
 What goes, for one model, when its interval ended before the cutoff: drift runs and their
 feature rows, label checks, monitoring decisions, health records, *cleared* alert episodes with
 their notifications, and the report folders ``<report_root>/<dag_id>/<window label>/`` of the
-model's monitoring DAGs. What stays, always: open alerts, model versions, the champion pointer
+model's monitoring DAGs. Drift results, health records and report folders go only once their
+interval's run has decided (a stored decision for that DAG and window end): a backfill of old
+history running beside a run of today keeps what its next task reads; the interval of a run
+that failed before deciding stays until a rerun decides it. What stays, always: open alerts, model versions, the champion pointer
 and the event log (nothing here names those tables), and the decisions a future verdict reads
 whatever their age: the model's newest ``retrain`` decision and its newest decision that started
 a retraining (the cool-down's anchor; ``retraining.cooldown_hours`` is checked against
@@ -177,12 +180,30 @@ def prune_rows(
             f"{k[0]} [{k[1].isoformat()}, {k[2].isoformat()})" for k in kept if k[2] < cutoff
         )
 
-    for table in (drift_features_table, drift_runs_table, monitoring_checks_table):
-        run(table, sa.and_(table.c.model_name == model_name, table.c.interval_end < cutoff))
-    h = health_records_table
-    run(h, sa.and_(h.c.model_name == model_name, h.c.interval_end < cutoff))
-
     d = monitoring_decisions_table
+
+    def decided(table: sa.Table):
+        """The interval's run has decided: a run still working on it (a backfill of old history
+        beside a run of today) keeps its rows and its report until then."""
+        if d.name not in present:
+            return sa.false()
+        return sa.exists(
+            sa.select(d.c.dag_id).where(
+                d.c.dag_id == table.c.dag_id, d.c.interval_end == table.c.interval_end
+            )
+        )
+
+    for table in (drift_features_table, drift_runs_table, health_records_table):
+        run(
+            table,
+            sa.and_(
+                table.c.model_name == model_name, table.c.interval_end < cutoff, decided(table)
+            ),
+        )
+    # Label checks are stored under their (older) sends window and read by nobody after they
+    # are written: the cutoff alone decides.
+    c = monitoring_checks_table
+    run(c, sa.and_(c.c.model_name == model_name, c.c.interval_end < cutoff))
 
     def not_exempt(conn: Connection):
         keys = _exempt_decisions(conn, model_name, dag_ids)
@@ -243,8 +264,30 @@ def label_end(name: str) -> datetime | None:
     return end
 
 
-def prune_folders(report_root: str | Path, dag_ids: Sequence[str], cutoff: datetime) -> FolderPrune:
-    """Delete ``<report_root>/<dag_id>/<label>/`` folders whose window ended before ``cutoff``.
+def decided_ends(
+    engine: Engine, dag_ids: Sequence[str], cutoff: datetime
+) -> set[tuple[str, datetime]]:
+    """(dag_id, window end) of the decisions before ``cutoff``: the report folders a prune may
+    delete (read before the decisions themselves are pruned)."""
+    d = monitoring_decisions_table
+    if d.name not in set(sa.inspect(engine).get_table_names()):
+        return set()
+    query = sa.select(d.c.dag_id, d.c.interval_end).where(
+        d.c.dag_id.in_(list(dag_ids)), d.c.interval_end < to_naive_utc(cutoff)
+    )
+    with engine.connect() as conn:
+        return {(r.dag_id, to_naive_utc(r.interval_end)) for r in conn.execute(query)}
+
+
+def prune_folders(
+    report_root: str | Path,
+    dag_ids: Sequence[str],
+    cutoff: datetime,
+    decided: set[tuple[str, datetime]] | None = None,
+) -> FolderPrune:
+    """Delete ``<report_root>/<dag_id>/<label>/`` folders whose window ended before ``cutoff``
+    and, when ``decided`` is given, whose run has decided (a run still working on an old window
+    keeps its report: its next task reads it).
 
     A DAG id that is not a plain folder name (``..``, ``a/b``, empty) or resolves outside the
     root, a symlinked folder, and a folder that resolves outside its DAG's folder are refused
@@ -270,6 +313,8 @@ def prune_folders(report_root: str | Path, dag_ids: Sequence[str], cutoff: datet
         for child in sorted(resolved.iterdir()):
             end = label_end(child.name)
             if end is None or end >= cutoff:
+                continue
+            if decided is not None and (dag_id, end) not in decided:
                 continue
             if child.is_symlink():
                 refused.append(f"{child}: a symlink; report folders are never followed")
