@@ -148,6 +148,7 @@ def browser():
             args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 1000},
         )
+        context.set_default_timeout(60_000)  # every wait fails in a minute, never hangs
         try:
             yield context
         finally:
@@ -192,7 +193,12 @@ def test_in_a_browser_the_page_shows_the_champion_and_a_cell_opens_its_report(
     assert f"dag_id={DAG}" in page.url and "2026-07-04" in page.url
     heading = page.inner_text("h1")
     assert heading.startswith(f"Drift report 2026-07-04T00:00_{MAJOR_END:%Y-%m-%dT%H:%M}")
-    page.evaluate("Promise.all([...document.images].map(i => i.decode()))")
+    # Bounded: a promise that never settles would hang evaluate() (it has no timeout).
+    page.evaluate(
+        "Promise.race([Promise.all([...document.images].map(i => i.decode())),"
+        " new Promise((_, no) => setTimeout(() => no(new Error('plots not decoded in 30 s')),"
+        " 30000))])"
+    )
     widths = page.evaluate("[...document.images].map(i => i.naturalWidth)")
     assert len(widths) > 2 and all(w > 100 for w in widths)  # every plot inlined and drawn
     page.screenshot(path=str(SCREENSHOTS / "model_health_interval_report.png"), full_page=True)
