@@ -169,16 +169,34 @@ class DeploymentApprovalOperator(HITLBranchOperator):
 APPROVAL_ALERT_KEY = "approval"  # one approval_timeout episode per model
 
 
-def clear_approval_alert(context: Any, config_path: str | None, log: Any) -> None:
-    """A person answered: an open ``approval_timeout`` episode of the model ends (a clear
-    notice goes out if one was open)."""
+def approval_alert(
+    context: Any,
+    config_path: str | None,
+    log: Any,
+    message: str,
+    *,
+    clear: bool = False,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Raise (or, ``clear``, end) the model's one ``approval_timeout`` episode (a warning),
+    stored and notified through the model's channels like a monitoring alert."""
     from modelguard.alerts.conditions import AlertCondition
     from modelguard.alerts.records import APPROVAL_TIMEOUT, WARNING
     from modelguard.config import load_config
     from modelguard.operators.alerts import raise_alert_from_context
 
-    condition = AlertCondition(APPROVAL_TIMEOUT, APPROVAL_ALERT_KEY, WARNING, "answered")
-    raise_alert_from_context(context, load_config(config_path), condition, log=log, clear=True)
+    condition = AlertCondition(
+        APPROVAL_TIMEOUT, APPROVAL_ALERT_KEY, WARNING, message, details=details or {}
+    )
+    return raise_alert_from_context(
+        context, load_config(config_path), condition, log=log, clear=clear
+    )
+
+
+def clear_approval_alert(context: Any, config_path: str | None, log: Any) -> None:
+    """A person answered: an open ``approval_timeout`` episode of the model ends (a clear
+    notice goes out if one was open)."""
+    approval_alert(context, config_path, log, "answered", clear=True)
 
 
 class _AnswerOperator(BaseOperator):
@@ -246,21 +264,9 @@ class ApprovalTimedOutOperator(_AnswerOperator):
         return outcome
 
     def raise_alert(self, context: Any, outcome: dict[str, Any]) -> None:
-        """An ``approval_timeout`` alert (warning), stored and notified through the model's
-        channels like a monitoring alert; it never fails this task (the outcome is recorded)."""
-        from modelguard.alerts.conditions import AlertCondition
-        from modelguard.alerts.records import APPROVAL_TIMEOUT, WARNING
-        from modelguard.config import load_config
-        from modelguard.operators.alerts import raise_alert_from_context
-
-        condition = AlertCondition(
-            APPROVAL_TIMEOUT,
-            APPROVAL_ALERT_KEY,
-            WARNING,
-            outcome["message"],
-            details={k: outcome.get(k) for k in ("challenger_id", "champion_id", "timeout_hours")},
-        )
-        summary = raise_alert_from_context(
-            context, load_config(self.config_path), condition, log=self.log
+        """An ``approval_timeout`` alert; it never fails this task (the outcome is recorded)."""
+        details = {k: outcome.get(k) for k in ("challenger_id", "champion_id", "timeout_hours")}
+        summary = approval_alert(
+            context, self.config_path, self.log, outcome["message"], details=details
         )
         self.log.warning("approval_timeout alert: %s", summary)
