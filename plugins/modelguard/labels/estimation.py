@@ -152,14 +152,17 @@ class Calibration:
             labels = np.asarray(data["labels"], dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise MalformedResultError(f"a stored calibration holds non-numbers: {exc}") from exc
-        return fit_calibration(
-            scores,
-            labels,
-            method=data["method"],
-            bins=data["bins"],
-            min_rows=1,
-            source=str(data["source"]),
-        )
+        try:
+            return fit_calibration(
+                scores,
+                labels,
+                method=data["method"],
+                bins=data["bins"],
+                min_rows=1,
+                source=str(data["source"]),
+            )
+        except (InvalidArgumentError, EstimationUnavailableError) as exc:
+            raise MalformedResultError(f"a stored calibration is unusable: {exc}") from exc
 
 
 def fit_calibration(
