@@ -189,11 +189,10 @@ def fit_calibration(
             f"calibration bins must be an integer in [2, 1000]; got {bins!r}"
         )
     s = _probabilities(scores, "calibration scores")
-    y = np.asarray(labels, dtype=np.float64).ravel() if _numeric(labels) else None
-    if y is None or y.shape != s.shape:
+    y = _as_floats(labels, "calibration labels")
+    if y.shape != s.shape:
         raise InvalidArgumentError(
-            f"calibration labels must be {s.size} numbers 0/1, one per score; got "
-            f"{np.shape(labels) if y is not None else type(labels).__name__}"
+            f"calibration labels must be {s.size} numbers 0/1, one per score; got {y.size}"
         )
     bad = ~np.isin(y, (0.0, 1.0))
     if bad.any():
@@ -567,21 +566,42 @@ def _real(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x))
 
 
-def _numeric(x: Any) -> bool:
+def _as_floats(values: Any, what: str) -> np.ndarray:
+    """``values`` as a 1-D float array: numbers (or bools) only, one per row; strings, other
+    objects and 2-D arrays (e.g. a whole ``predict_proba`` output) are refused."""
     try:
-        np.asarray(x, dtype=np.float64)
+        arr = np.asarray(values)
     except (TypeError, ValueError):
-        return False
-    return True
+        arr = None
+    if arr is None or arr.dtype.kind in "USVMmc":
+        raise InvalidArgumentError(
+            f"{what} must be numbers, one per row; got {type(values).__name__}"
+            + ("" if arr is None else f" of {arr.dtype}")
+        )
+    if arr.dtype.kind == "O":
+        bad = [v for v in arr.ravel().tolist() if v is not None and not _is_real(v)]
+        if bad:
+            raise InvalidArgumentError(
+                f"{what} must be numbers, one per row; {len(bad)} value(s) are not, e.g. "
+                f"{bad[:3]!r}"
+            )
+        arr = np.array([np.nan if v is None else float(v) for v in arr.ravel()], dtype=float)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise InvalidArgumentError(
+            f"{what} must be one number per row (a 1-D array); got shape {arr.shape} (pass "
+            "column 1 of predict_proba, not the whole output)"
+        )
+    return arr.astype(np.float64)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real | np.bool_) and not isinstance(v, str)
 
 
 def _probabilities(values: Any, what: str) -> np.ndarray:
-    try:
-        s = np.asarray(values, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(
-            f"{what} must be numbers in [0, 1]; got {type(values).__name__}"
-        ) from None
+    s = _as_floats(values, what)
     bad = ~np.isfinite(s) | (s < 0) | (s > 1)
     if bad.any():
         raise InvalidArgumentError(
