@@ -197,6 +197,13 @@ GOOD_OUTCOME = EstimateOutcome(
         {**GOOD_OUTCOME, "window": "2026-07-01"},
         {**GOOD_OUTCOME, "window": [1, 2, 3]},
         {k: v for k, v in GOOD_OUTCOME.items() if k != "degraded"},
+        {**GOOD_OUTCOME, "degraded": "false"},  # a truthy string must not read as degraded
+        {**GOOD_OUTCOME, "degraded": 1},
+        {**GOOD_OUTCOME, "model_version_id": "1"},
+        {**GOOD_OUTCOME, "model_version_id": True},
+        {**GOOD_OUTCOME, "n_rows": -1},
+        {**GOOD_OUTCOME, "n_rows": 1.5},
+        {**GOOD_OUTCOME, "realised_filled": None},
     ],
     ids=lambda d: repr(d)[:40],
 )

@@ -551,7 +551,20 @@ class EstimateOutcome:
         values["window"] = (str(window[0]), str(window[1]))
         for k in ("estimate", "lower", "upper", "baseline", "relative_drop", "threshold"):
             values[k] = _number_or_none(values[k])
-        values["degraded"] = bool(values["degraded"])
+        for k in ("model_version_id", "n_rows", "realised_filled"):
+            v = values[k]
+            if (v is None and k == "model_version_id") or (
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            ):
+                continue
+            raise MalformedResultError(
+                f"EstimateOutcome.from_dict: {k} must be an integer >= 0; got {v!r}"
+            )
+        if not isinstance(values["degraded"], bool):
+            raise MalformedResultError(
+                f"EstimateOutcome.from_dict: degraded must be true or false; got "
+                f"{values['degraded']!r}"
+            )
         return cls(**values)
 
     @classmethod

@@ -36,6 +36,7 @@ from modelguard.exceptions import (
     DataValidationError,
     MalformedResultError,
     ModelInterfaceError,
+    RegistryError,
     SchemaMismatchError,
 )
 from modelguard.labels.estimation import EstimateOutcome
@@ -313,7 +314,7 @@ def realise_matured(
                 label,
                 threshold=config.deployment.decision_threshold,
             )
-        except UNAVAILABLE_ERRORS as exc:
+        except (*UNAVAILABLE_ERRORS, RegistryError) as exc:  # e.g. a version since deleted
             store.save_realised(
                 record,
                 status="missing",
