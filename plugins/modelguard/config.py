@@ -191,6 +191,26 @@ class MonitoringConfig:
         return interval_to_cron(self.monitoring_interval)
 
 
+CALIBRATION_METHODS = ("isotonic", "histogram")
+
+
+@dataclass(frozen=True)
+class PerformanceEstimationConfig:
+    """The estimate of the champion's performance on the newest window from its own scores,
+    before the labels mature (``estimate_performance``; README: Estimated performance)."""
+
+    enabled: bool
+    # central share of the simulated realised values the interval covers
+    interval_level: float = field(metadata=_range(0.5, 1, open_hi=True))
+    simulations: int = field(metadata=_range(20, 5000))
+    calibration_method: str = field(metadata=_choices(*CALIBRATION_METHODS))
+    calibration_bins: int = field(metadata=_range(2, 1000))  # histogram method only
+    min_calibration_rows: int = field(metadata=_range(10))
+    min_rows: int = field(metadata=_range(1))
+    # stored estimates of earlier windows whose realised value one run fills in, at most
+    realise_batch: int = field(metadata=_range(1, 1000))
+
+
 CHANNEL_TYPES = ("log", "email", "webhook")
 ALERT_SEVERITIES = ("critical", "warning")  # as modelguard.alerts.records.SEVERITIES
 
@@ -235,6 +255,7 @@ class ModelguardConfig:
     retraining: RetrainingConfig
     monitoring: MonitoringConfig
     alerts: AlertsConfig
+    performance_estimation: PerformanceEstimationConfig
     path: Path | None = field(default=None, compare=False)
 
     @property

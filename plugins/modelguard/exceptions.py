@@ -174,3 +174,9 @@ class NotificationError(ModelguardError):
 class ReportWriteError(StoreError):
     """A monitoring report could not be written under ``storage.report_root`` (a folder that
     does not exist and cannot be created, or is not writable)."""
+
+
+class EstimationUnavailableError(DataValidationError):
+    """The champion's performance cannot be estimated from its scores: a calibration set too
+    small, with one class only or with identical scores, or a window with too few rows. The
+    estimate task records the estimate as ``unavailable`` with this message; it never fails."""

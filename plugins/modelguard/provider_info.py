@@ -21,6 +21,7 @@ OPERATOR_MODULES = (
     "modelguard.operators.config_error",
     "modelguard.operators.deployment",
     "modelguard.operators.drift",
+    "modelguard.operators.estimation",
     "modelguard.operators.health",
     "modelguard.operators.labels",
     "modelguard.operators.report",

@@ -50,6 +50,7 @@ def test_monitoring_dag_shape(dagbag):
     assert set(dag.task_ids) == {
         "wait_for_data",
         "detect_drift",
+        "estimate_performance",
         "wait_for_labels",
         "measure_performance",
         "detect_concept_drift",
@@ -78,6 +79,11 @@ def test_monitoring_dag_shape(dagbag):
     assert labels.mode == "reschedule" and labels.soft_fail
     for task_id in ("measure_performance", "detect_concept_drift", "decide"):
         assert dag.get_task(task_id).trigger_rule == "none_failed", task_id
+    # the estimate reads the drift window beside detect_drift, before the labels, into decide
+    estimate = dag.get_task("estimate_performance")
+    assert estimate.upstream_task_ids == {"wait_for_data"}
+    assert "estimate_performance" in dag.get_task("decide").upstream_task_ids
+    assert dag.get_task("decide").estimate_task_id == "estimate_performance"
     assert {
         "window_start",
         "window_end",

@@ -241,6 +241,12 @@ def test_a_healthy_interval_records_health_and_sends_nothing(api, registry, serv
     assert health_of(registry, run_id) == {"status": "healthy", "failed": set()}
     assert alerts_seen_by(registry, run_id) == {}
     assert xcom(api, run_id, "raise_alerts")["counts"]["conditions"] == 0
+    # the champion's performance estimated from its scores, stored for the run's window
+    estimate = xcom(api, run_id, "estimate_performance")
+    assert estimate["status"] == "estimated" and not estimate["degraded"], estimate
+    assert estimate["lower"] <= estimate["estimate"] <= estimate["upper"], estimate
+    (row,) = rows(registry, "mg_performance_estimates", run_id=run_id)
+    assert row["status"] == "estimated" and row["estimate"] == estimate["estimate"]
     time.sleep(2)
     assert mails_about(smtp, HEALTHY) == [] and posts_about(hook, HEALTHY) == []
 

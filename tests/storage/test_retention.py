@@ -176,6 +176,7 @@ def test_old_rows_go_recent_stay_versions_and_events_untouched(history):
         "mg_monitoring_decisions": 5,
         "mg_alerts": 1,
         "mg_alert_notifications": 2,
+        "mg_performance_estimates": 0,  # no estimates stored here (tests/storage/test_estimates)
     }
     # batches of 4: features 15 rows = 4 batches, the other tables 5 rows = 2 each, alerts 1
     assert result.batches == 4 + 2 + 2 + 2 + 2 + 1

@@ -17,6 +17,11 @@ Pure: dicts in (exactly what the tasks push), dataclasses out. The rules (also i
 * ``concept_drift`` / ``relation``: the feature->outcome relation changed. Critical when the
   champion's performance on the same matured window is also degraded (the change costs what
   the gate judges), warning otherwise.
+* ``estimated_performance`` / ``estimated_degradation``: the champion's primary metric,
+  estimated from its scores on the newest window before the labels mature, dropped by more
+  than ``retraining.performance_threshold`` (or by at least ``performance_degradation``).
+  Critical when the estimated relative drop >= ``performance_degradation``, warning otherwise.
+  An estimate that is ``unavailable`` (or disabled) judges nothing: an open episode stays.
 * ``health`` / ``health:<check>``: a check of ``check_health`` that is not ok, with the check's
   own severity; ``health:monitoring_tasks``: a task of this monitoring run failed (critical:
   the interval was not fully judged).
@@ -37,6 +42,7 @@ from modelguard.alerts.records import (
     CONCEPT_DRIFT,
     CRITICAL,
     DRIFT,
+    ESTIMATED_PERFORMANCE,
     HEALTH,
     PERFORMANCE,
     SEVERITIES,
@@ -52,6 +58,7 @@ __all__ = [
     "assess",
     "concept_condition",
     "drift_condition",
+    "estimate_condition",
     "health_conditions",
     "performance_conditions",
     "task_failure_condition",
@@ -64,6 +71,7 @@ DATASET = "dataset"
 DEGRADATION = "degradation"
 LABELS_MISSING = "labels_missing"
 RELATION = "relation"
+ESTIMATED_DEGRADATION = "estimated_degradation"
 MONITORING_TASKS = "health:monitoring_tasks"
 
 
@@ -239,6 +247,47 @@ def performance_conditions(
     return [AlertCondition(PERFORMANCE, DEGRADATION, severity, message, details)], judged
 
 
+def estimate_condition(
+    estimate: Mapping[str, Any], performance_degradation: float
+) -> tuple[AlertCondition | None, list[tuple[str, str]]]:
+    """The condition of ``estimate_performance``'s XCom (an estimated drop of the primary
+    metric, before the labels mature) and the scopes it judged (none unless estimated)."""
+    if estimate.get("status") != "estimated":
+        return None, []
+    judged = [(ESTIMATED_PERFORMANCE, ESTIMATED_DEGRADATION)]
+    drop = estimate.get("relative_drop")
+    critical = drop is not None and drop >= performance_degradation
+    if not estimate.get("degraded") and not critical:
+        return None, judged
+    metric = estimate.get("metric", "primary metric")
+    message = (
+        f"{metric} estimated {_fmt(estimate.get('estimate'))} "
+        f"[{_fmt(estimate.get('lower'))}, {_fmt(estimate.get('upper'))}] from the champion's "
+        f"scores, against a baseline of {_fmt(estimate.get('baseline'))}: "
+        f"{_fmt(drop, '.1%')} lower"
+    )
+    if critical:
+        message += f" (>= {performance_degradation:.1%})"
+    message += "; the labels have not matured yet"
+    details = {
+        "window": estimate.get("window"),
+        "metric": metric,
+        "estimate": estimate.get("estimate"),
+        "lower": estimate.get("lower"),
+        "upper": estimate.get("upper"),
+        "baseline": estimate.get("baseline"),
+        "relative_drop": drop,
+        "performance_degradation": performance_degradation,
+        "retraining_threshold": estimate.get("threshold"),
+        "n_rows": estimate.get("n_rows"),
+    }
+    severity = CRITICAL if critical else WARNING
+    condition = AlertCondition(
+        ESTIMATED_PERFORMANCE, ESTIMATED_DEGRADATION, severity, message, details
+    )
+    return condition, judged
+
+
 def concept_condition(
     concept: Mapping[str, Any], performance: Mapping[str, Any] | None
 ) -> tuple[AlertCondition | None, list[tuple[str, str]]]:
@@ -320,6 +369,7 @@ def assess(
     drift_critical: float,
     performance_degradation: float,
     decision: Mapping[str, Any] | None = None,
+    estimate: Mapping[str, Any] | None = None,
 ) -> Assessment:
     """Every condition of one interval. An input that is None was not produced (its task
     failed, was skipped or does not exist yet): its scopes are not judged. ``failed_tasks``
@@ -337,6 +387,10 @@ def assess(
         judged += scopes
     if concept is not None:
         found, scopes = concept_condition(concept, performance)
+        conditions += [found] if found else []
+        judged += scopes
+    if estimate is not None:
+        found, scopes = estimate_condition(estimate, performance_degradation)
         conditions += [found] if found else []
         judged += scopes
     if health is not None:

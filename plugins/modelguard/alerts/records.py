@@ -19,7 +19,8 @@ PERFORMANCE = "performance"
 CONCEPT_DRIFT = "concept_drift"
 HEALTH = "health"
 APPROVAL_TIMEOUT = "approval_timeout"
-ALERT_KINDS = (DRIFT, PERFORMANCE, CONCEPT_DRIFT, HEALTH, APPROVAL_TIMEOUT)
+ESTIMATED_PERFORMANCE = "estimated_performance"  # estimated from scores, before labels mature
+ALERT_KINDS = (DRIFT, PERFORMANCE, CONCEPT_DRIFT, HEALTH, APPROVAL_TIMEOUT, ESTIMATED_PERFORMANCE)
 
 # severities, most severe first (the order alerts are listed and grouped in)
 CRITICAL = "critical"

@@ -18,6 +18,7 @@ from modelguard.factory.common import default_args, start_date, tags
 from modelguard.factory.ids import ModelDagIds
 from modelguard.operators.alerts import RaiseAlertsOperator
 from modelguard.operators.drift import DriftDetectionOperator
+from modelguard.operators.estimation import EstimatePerformanceOperator
 from modelguard.operators.health import HealthCheckOperator
 from modelguard.operators.labels import (
     ConceptDriftOperator,
@@ -161,6 +162,9 @@ def build_monitoring_dag(
             timeout=mon.data_wait_minutes * 60,
         )
         detect_drift = DriftDetectionOperator(task_id="detect_drift")
+        # The champion's performance estimated from its scores on the same window, before the
+        # labels mature: an estimated drop is an alert (and a reason), never a retraining.
+        estimate_performance = EstimatePerformanceOperator(task_id="estimate_performance")
         # Labels that never arrive: the sensor soft-fails (skipped) and the checks record
         # "missing". It waits only once the window has data, so a run for an interval with no
         # data ends after data_wait_minutes.
@@ -187,6 +191,7 @@ def build_monitoring_dag(
             drift_task_id="detect_drift",
             performance_task_id="measure_performance",
             concept_task_id="detect_concept_drift",
+            estimate_task_id="estimate_performance",
             retrain_task_id="trigger_retraining",
             alert_task_id="alert",
             healthy_task_id="healthy",
@@ -212,9 +217,9 @@ def build_monitoring_dag(
             task_id="prune_history", dag_ids=[ids.monitoring, ids.monitoring_daily]
         ).as_teardown()
 
-        wait_for_data >> [detect_drift, wait_for_labels]
+        wait_for_data >> [detect_drift, estimate_performance, wait_for_labels]
         wait_for_labels >> [measure_performance, detect_concept_drift]
-        [detect_drift, measure_performance, detect_concept_drift] >> decide
+        [detect_drift, estimate_performance, measure_performance, detect_concept_drift] >> decide
         decide >> [trigger_retraining, alert, healthy] >> done
         # Both teardowns: the run's state stays that of done; alerts see check_health, and
         # history is pruned after the alerts have read it.

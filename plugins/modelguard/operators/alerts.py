@@ -12,6 +12,7 @@ from modelguard.operators.common import is_backfill, window_from_context
 WATCHED_TASKS = (
     "wait_for_data",
     "detect_drift",
+    "estimate_performance",
     "wait_for_labels",
     "measure_performance",
     "detect_concept_drift",
@@ -24,7 +25,7 @@ WATCHED_TASKS = (
 class RaiseAlertsOperator(BaseOperator):
     """Turn the run's verdicts into alert episodes and notify the configured channels.
 
-    Reads the XComs of the drift, performance, concept-drift, decision and health tasks (a
+    Reads the XComs of the drift, estimate, performance, concept-drift, decision and health tasks (a
     missing one, from a task that failed, was skipped or does not exist, is "not judged"),
     the interval's PSI per feature from the results store and which watched tasks failed.
     Runs whatever happened upstream (``trigger_rule="all_done"``) and does not fail because a
@@ -43,6 +44,7 @@ class RaiseAlertsOperator(BaseOperator):
         concept_task_id: str = "detect_concept_drift",
         decision_task_id: str = "decide",
         health_task_id: str = "check_health",
+        estimate_task_id: str = "estimate_performance",
         watched_task_ids: tuple[str, ...] = WATCHED_TASKS,
         trigger_rule: str = "all_done",
         **kwargs: Any,
@@ -54,6 +56,7 @@ class RaiseAlertsOperator(BaseOperator):
         self.concept_task_id = concept_task_id
         self.decision_task_id = decision_task_id
         self.health_task_id = health_task_id
+        self.estimate_task_id = estimate_task_id
         self.watched_task_ids = tuple(watched_task_ids)
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -82,6 +85,7 @@ class RaiseAlertsOperator(BaseOperator):
             drift_critical=thresholds.drift_critical,
             performance_degradation=thresholds.performance_degradation,
             decision=pull(self.decision_task_id, key="decision"),
+            estimate=pull(self.estimate_task_id),
         )
         run = AlertRun(
             dag_id=self.dag_id,

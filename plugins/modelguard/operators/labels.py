@@ -78,7 +78,9 @@ class ConceptDriftOperator(_MaturedWindowOperator):
 
 class RetrainDecisionOperator(BaseBranchOperator):
     """Combine drift, performance and concept drift (``should_retrain``), store the decision and
-    follow ``retrain`` / ``alert`` / ``healthy``."""
+    follow ``retrain`` / ``alert`` / ``healthy``. With ``estimate_task_id``, the estimated
+    performance too (absent or skipped: no estimate): an estimated drop makes an alert, never a
+    retraining."""
 
     template_fields = ("config_path",)
 
@@ -94,9 +96,11 @@ class RetrainDecisionOperator(BaseBranchOperator):
         config_path: str | None = None,
         window_hours: int | None = None,
         trigger_rule: str = "none_failed",
+        estimate_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(trigger_rule=trigger_rule, **kwargs)
+        self.estimate_task_id = estimate_task_id
         self.drift_task_id = drift_task_id
         self.performance_task_id = performance_task_id
         self.concept_task_id = concept_task_id
@@ -110,6 +114,7 @@ class RetrainDecisionOperator(BaseBranchOperator):
         }
 
     def choose_branch(self, context: Any) -> str:
+        from modelguard.labels.estimation import EstimateOutcome
         from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
         from modelguard.pipelines.drift_check import DriftCheckResult
         from modelguard.pipelines.retrain_decision import decide_retraining
@@ -122,6 +127,7 @@ class RetrainDecisionOperator(BaseBranchOperator):
         )
         performance = ti.xcom_pull(task_ids=self.performance_task_id)
         concept = ti.xcom_pull(task_ids=self.concept_task_id)
+        estimate = ti.xcom_pull(task_ids=self.estimate_task_id) if self.estimate_task_id else None
         decision = decide_retraining(
             config=config,
             source_engine=source,
@@ -138,6 +144,9 @@ class RetrainDecisionOperator(BaseBranchOperator):
             run_id=context.get("run_id"),
             judge_with=judge_with_from_context(context),
             log=self.log,
+            estimate=EstimateOutcome.from_xcom(estimate, self.estimate_task_id)
+            if isinstance(estimate, dict)
+            else None,
         )
         ti.xcom_push(key="decision", value=decision)
         return branch_for_verdict(decision, self.branches, self.task_id)

@@ -153,6 +153,9 @@ def run_bootstrap(
         strategy=strategy,
         run_id=run_id,
     )
+    from modelguard.pipelines.performance_estimate import store_calibration
+
+    store_calibration(config, registry_engine, version, model, holdout, log=log)
     log.info("Registered %s (holdout %s)", version.label, _summary(metrics))
     if not make_champion:
         return BootstrapResult(version, None, False)

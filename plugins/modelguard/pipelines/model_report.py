@@ -26,6 +26,7 @@ def build_model_report(
 ) -> ModelReport:
     """The report of ``config.model.name`` for ``period`` from the registry and results store
     (read-only: nothing is created, a store that was never written reads as empty)."""
+    from modelguard.storage.estimates import EstimateStore
     from modelguard.storage.monitoring_history import MonitoringHistory
 
     history = MonitoringHistory(registry_engine)
@@ -45,6 +46,9 @@ def build_model_report(
         checks=history.checks(name, period.start - delay, period.end - delay),
         alerts=history.alerts(name, period.start, period.end),
         base_url=base_url,
+        estimates=EstimateStore(registry_engine).history(
+            name, since=period.start, until=period.end, limit=100_000
+        ),
     )
 
 

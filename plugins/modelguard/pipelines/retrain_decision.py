@@ -15,6 +15,7 @@ from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END
 
 if TYPE_CHECKING:
     from modelguard.drift.detection import DriftReport
+    from modelguard.labels.estimation import EstimateOutcome
     from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
     from modelguard.pipelines.drift_check import DriftCheckResult
 
@@ -51,6 +52,7 @@ def decide_retraining(
     run_id: str | None,
     judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
+    estimate: EstimateOutcome | None = None,
 ) -> dict[str, Any]:
     """Combine drift, performance and concept drift into retrain / cooldown / alert / healthy.
 
@@ -89,6 +91,7 @@ def decide_retraining(
         reference_importance=importance_from_profile(champion.reference_profile),
         as_of=as_of,
         new_labelled_rows=new_labels,
+        estimate=estimate,
     )
     candidate = decision.retrain  # only the cool-down can still block it: the store decides
     noticed = bool(
@@ -96,6 +99,7 @@ def decide_retraining(
         or (drift and drift.verdict in ("major", "minor"))
         or (concept and concept.concept_drift)
         or (performance and performance.status == "degraded")
+        or decision.alerts  # an estimated drop: an alert, never a retraining
     )
     proposed = "retrain" if candidate else ("alert" if noticed else "healthy")
     details = {
@@ -103,6 +107,7 @@ def decide_retraining(
         "drift_verdict": drift.verdict if drift else None,
         "performance_status": performance.status if performance else None,
         "concept_status": concept.status if concept else None,
+        "estimate_status": estimate.status if estimate else None,
         "report_uri": drift.report_uri if drift else None,
         "html_uri": drift.html_uri if drift else None,
         "champion_id": champion.id,

@@ -213,6 +213,9 @@ def register_step(
         strategy=training.strategy,
         run_id=run_id,
     )
+    from modelguard.pipelines.performance_estimate import calibrate_registered
+
+    calibrate_registered(config, registry_engine, version, training, log=log)
     if log:
         log.info("Registered %s as challenger (%s)", version.label, described)
     return {"challenger_id": version.id, "challenger": version.label, "training": described}

@@ -11,6 +11,10 @@ What is in it, and which period each part covers:
   A check covers the sends of ``[sends_start, sends_end)`` and is judged once their outcomes
   are final, ``labels_mature_at = sends_end + source.label_delay_hours``; a point whose labels
   had not matured enough to judge is kept, marked ``matured: false``;
+- **estimated performance over time**: the estimates of the champion's primary metric made
+  from its scores before the labels matured, one point per estimate whose window ends in
+  ``(start, end]``, with the realised value beside it once the window's labels matured (the
+  estimate's error ``realised - estimate`` and whether it lay inside the interval);
 - **alerts** overlapping the period (data time), most severe first;
 - **deployments and rollbacks** (promotions, rejections, rollbacks, post-deployment checks)
   effective in ``[start, end)`` in data time (the change's ``effective_at``, else the gate's
@@ -240,6 +244,33 @@ class ConceptPoint:
 
 
 @dataclass(frozen=True)
+class EstimatePoint:
+    """The estimated primary metric of the window ``[window_start, window_end)`` (made from the
+    judged version's scores before the labels matured) and, from ``labels_mature_at``, the
+    realised value beside it: ``error`` = realised - estimate, ``inside`` whether it lay in
+    ``[lower, upper]``. ``realised_status`` None: not matured (or not filled in) yet."""
+
+    dag_id: str
+    model_version_id: int
+    window_start: datetime
+    window_end: datetime
+    labels_mature_at: datetime
+    status: str  # estimated, unavailable
+    metric: str
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    baseline: float | None
+    relative_drop: float | None
+    degraded: bool
+    reason: str | None
+    realised_status: str | None
+    realised: float | None
+    error: float | None
+    inside: bool | None
+
+
+@dataclass(frozen=True)
 class DeploymentEvent:
     """A promotion, rejection, rollback (or failed one) or post-deployment check."""
 
@@ -276,6 +307,25 @@ class ModelReport:
     deployments: tuple[DeploymentEvent, ...]
     notes: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
+    estimated_performance: tuple[EstimatePoint, ...] = ()
+
+    @property
+    def estimate_summary(self) -> dict[str, Any]:
+        """How good the estimates of the period were: how many were made, realised, inside
+        their interval (and the share), and the mean absolute error."""
+        made = [p for p in self.estimated_performance if p.status == "estimated"]
+        realised = [p for p in made if p.realised is not None and p.error is not None]
+        inside = [p for p in realised if p.inside]
+        return {
+            "estimates": len(made),
+            "degraded": sum(p.degraded for p in made),
+            "realised": len(realised),
+            "inside": len(inside),
+            "coverage": len(inside) / len(realised) if realised else None,
+            "mean_absolute_error": (
+                sum(abs(p.error) for p in realised) / len(realised) if realised else None
+            ),
+        }
 
     @property
     def counts(self) -> dict[str, int]:
@@ -304,6 +354,7 @@ class ModelReport:
         out = _plain(self)
         out["counts"] = self.counts
         out["period"]["label"] = self.period.label
+        out["estimate_summary"] = self.estimate_summary
         return out
 
 
@@ -329,6 +380,7 @@ def assemble_report(
     checks: Sequence[Any] = (),
     alerts: Sequence[Any] = (),
     base_url: str | None = "",
+    estimates: Sequence[Any] = (),
 ) -> ModelReport:
     """The :class:`ModelReport` of ``model_name`` for ``period`` from its stored rows.
 
@@ -374,6 +426,13 @@ def assemble_report(
         if c.check_name == PERFORMANCE_CHECK
     )
     concept = tuple(_concept_point(c, delay) for c in judged if c.check_name == CONCEPT_CHECK)
+    estimated = tuple(
+        _estimate_point(e, delay)
+        for e in sorted(
+            (e for e in estimates if period.start < to_naive_utc(e.interval_end) <= period.end),
+            key=lambda e: (e.interval_end, e.interval_start, e.dag_id, e.model_version_id),
+        )
+    )
     deployments = tuple(d for d in (_deployment(e, labels, delay) for e in events) if d is not None)
     deployments = tuple(d for d in deployments if period.start <= d.effective_at < period.end)
     notes = (
@@ -396,6 +455,7 @@ def assemble_report(
         alerts=tuple(alerts),
         deployments=deployments,
         notes=notes,
+        estimated_performance=estimated,
     )
 
 
@@ -632,6 +692,30 @@ def _concept_point(check: Any, delay: timedelta) -> ConceptPoint:
         score=_number(result.get("score")),
         drifted_features=tuple(str(f) for f in result.get("drifted_features") or ()),
         reason=result.get("reason"),
+    )
+
+
+def _estimate_point(e: Any, delay: timedelta) -> EstimatePoint:
+    end = to_naive_utc(e.interval_end)
+    return EstimatePoint(
+        dag_id=e.dag_id,
+        model_version_id=e.model_version_id,
+        window_start=to_naive_utc(e.interval_start),
+        window_end=end,
+        labels_mature_at=end + delay,
+        status=e.status,
+        metric=e.metric,
+        estimate=_number(e.estimate),
+        lower=_number(e.lower),
+        upper=_number(e.upper),
+        baseline=_number(e.baseline),
+        relative_drop=_number(e.relative_drop),
+        degraded=bool(e.degraded),
+        reason=e.reason,
+        realised_status=e.realised_status,
+        realised=_number(e.realised),
+        error=_number(e.error),
+        inside=None if e.inside is None else bool(e.inside),
     )
 
 

@@ -14,9 +14,11 @@ from modelguard.config import ModelguardConfig
 from modelguard.core.window import to_naive_utc
 from modelguard.drift.detection import DriftReport
 from modelguard.exceptions import InvalidArgumentError, MalformedResultError
+from modelguard.labels.estimation import EstimateOutcome
 from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
 
 TRIGGERS = ("drift", "concept", "performance")
+ESTIMATED_PERFORMANCE = "estimated_performance"  # an alert, never a trigger (should_retrain)
 
 _TOLERANCE = 1e-12
 
@@ -27,7 +29,10 @@ _TOLERANCE = 1e-12
 class RetrainDecision:
     """Whether to retrain now.
 
-    ``retrain`` is true when at least one trigger fired and nothing blocks. ``triggers`` is the
+    ``retrain`` is true when at least one trigger fired and nothing blocks. ``alerts`` holds
+    what calls for an alert but never a retraining: ``"estimated_performance"`` when the
+    estimate of the champion's performance (before the labels mature) dropped beyond
+    ``performance_threshold``. ``triggers`` is the
     subset of :data:`TRIGGERS` that fired (whether or not blocked), ``blocked_by`` the subset of
     ("cooldown", "new_labels") that holds, ``reasons`` one sentence per trigger and blocker
     evaluated, including those that did not fire. ``details`` holds the numbers behind them.
@@ -38,6 +43,7 @@ class RetrainDecision:
     reasons: tuple[str, ...]
     blocked_by: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+    alerts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +52,7 @@ class RetrainDecision:
             "reasons": list(self.reasons),
             "blocked_by": list(self.blocked_by),
             "details": dict(self.details),
+            "alerts": list(self.alerts),
         }
 
 
@@ -82,6 +89,7 @@ def should_retrain(
     last_retraining_at: datetime | None = None,
     as_of: datetime,
     new_labelled_rows: int | None = None,
+    estimate: EstimateOutcome | None = None,
 ) -> RetrainDecision:
     """Decide whether to retrain the champion now (pure: no I/O).
 
@@ -102,6 +110,12 @@ def should_retrain(
       ``degradation.relative_drop``, else ``(baseline - observed) / baseline``; only when
       neither is available does ``degradation.degraded`` decide. A ``"missing"`` performance
       never triggers.
+
+    ``estimate`` (optional): the estimated performance of the newest window
+    (:class:`~modelguard.labels.estimation.EstimateOutcome`). Its relative drop beyond
+    ``performance_threshold`` adds a reason and ``"estimated_performance"`` to ``alerts``, never
+    a trigger: an estimate warns before the labels arrive, the measured drop retrains. Its
+    numbers are in ``details["estimate"]``.
 
     Blockers: ``cooldown`` when ``last_retraining_at`` lies less than ``cooldown_hours`` before
     ``as_of``; ``new_labels`` when ``new_labelled_rows`` is given and below
@@ -131,6 +145,14 @@ def should_retrain(
     reasons.append(reason)
     if fired:
         triggers.append("performance")
+
+    alerts: list[str] = []
+    if estimate is not None:
+        fired, reason, info = _estimate_note(estimate, rc.performance_threshold)
+        details["estimate"] = info
+        reasons.append(reason)
+        if fired:
+            alerts.append(ESTIMATED_PERFORMANCE)
 
     if last_retraining_at is not None and rc.cooldown_hours > 0:
         last = to_naive_utc(last_retraining_at)
@@ -184,6 +206,7 @@ def should_retrain(
         reasons=tuple(reasons),
         blocked_by=tuple(blocked),
         details=details,
+        alerts=tuple(alerts),
     )
 
 
@@ -352,6 +375,54 @@ def _performance_trigger(
     why = (degradation and degradation.reason) or "no relative drop reported"
     state = "degraded" if fired else "not degraded"
     return fired, f"performance: {state} ({why})", info
+
+
+def _estimate_note(estimate: EstimateOutcome, threshold: float) -> tuple[bool, str, dict[str, Any]]:
+    """Whether the estimated drop calls for an alert, the reason and the numbers."""
+    if not isinstance(estimate, EstimateOutcome):
+        raise InvalidArgumentError(
+            f"estimate must be an EstimateOutcome (a pushed one read back with "
+            f"EstimateOutcome.from_dict); got {type(estimate).__name__}"
+        )
+    info = {
+        "evaluated": estimate.status == "estimated",
+        "status": estimate.status,
+        "metric": estimate.metric,
+        "estimate": estimate.estimate,
+        "lower": estimate.lower,
+        "upper": estimate.upper,
+        "baseline": estimate.baseline,
+        "relative_drop": estimate.relative_drop,
+        "performance_threshold": threshold,
+        "window": list(estimate.window),
+    }
+    if estimate.status != "estimated":
+        return False, f"estimate: {estimate.status} ({estimate.reason})", info
+    drop = estimate.relative_drop
+    metric = estimate.metric
+    interval = (
+        f" [{_fmt(estimate.lower)}, {_fmt(estimate.upper)}]"
+        if is_number(estimate.lower) and is_number(estimate.upper)
+        else ""
+    )
+    text = (
+        f"{metric} estimated {_fmt(estimate.estimate)}{interval} from the champion's scores vs "
+        f"baseline {_fmt(estimate.baseline)}"
+    )
+    if not (is_number(drop) and math.isfinite(drop)):
+        return False, f"estimate: {text}: no relative drop (no baseline)", info
+    if drop - threshold > _TOLERANCE:
+        return (
+            True,
+            f"estimate: {text}: relative drop {drop:.1%} > performance_threshold "
+            f"{threshold:.1%}; an alert before the labels mature, not a retraining",
+            info,
+        )
+    return (
+        False,
+        f"estimate: {text}: relative drop {drop:.1%} <= performance_threshold {threshold:.1%}",
+        info,
+    )
 
 
 def _fmt(x: Any) -> str:

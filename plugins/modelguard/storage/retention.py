@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from modelguard.alerts.records import CLEARED
 from modelguard.storage.alerts import alert_notifications_table, alerts_table
 from modelguard.storage.db import ensure_lock, lock, to_naive_utc
+from modelguard.storage.estimates import estimates_table
 from modelguard.storage.health import health_records_table
 from modelguard.storage.results import (
     drift_features_table,
@@ -193,7 +194,7 @@ def prune_rows(
             )
         )
 
-    for table in (drift_features_table, drift_runs_table, health_records_table):
+    for table in (drift_features_table, drift_runs_table, health_records_table, estimates_table):
         run(
             table,
             sa.and_(

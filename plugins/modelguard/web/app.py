@@ -357,7 +357,7 @@ def create_app() -> FastAPI:
 
 
 def _page_context(request: Request, report, config) -> dict[str, Any]:
-    from modelguard.web.charts import heatmaps, performance_svg
+    from modelguard.web.charts import estimate_svg, heatmaps, performance_svg
 
     base = _base(request)
     plots = []
@@ -370,8 +370,15 @@ def _page_context(request: Request, report, config) -> dict[str, Any]:
             delay_hours=report.label_delay_hours,
         )
         plots.append({"dag_id": dag_id, "svg": Markup(svg), "points": points[-12:][::-1]})
+    estimates = []
+    for dag_id in sorted({p.dag_id for p in report.estimated_performance}):
+        points = [p for p in report.estimated_performance if p.dag_id == dag_id]
+        svg = estimate_svg(points, period_start=report.period.start, period_end=report.period.end)
+        estimates.append({"dag_id": dag_id, "svg": Markup(svg), "points": points[-12:][::-1]})
     versions = {v.id: v for v in report.versions}
     return {
+        "estimates": estimates,
+        "estimate_summary": report.estimate_summary,
         "report": report,
         "config": config,
         "counts": report.counts,

@@ -1,5 +1,6 @@
 """What the page draws, from a :class:`~modelguard.reporting.ModelReport`: the drift heatmap
-(feature x interval, per monitoring DAG) and the performance plot (an inline SVG made here, so
+(feature x interval, per monitoring DAG), the performance plot and the estimated-performance plot
+(inline SVGs made here, so
 the page needs no plotting library in the browser and fetches nothing).
 
 Pure: strings and numbers in, strings out; every text placed in the SVG is escaped.
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from modelguard.reporting import ModelReport, PerformancePoint
+from modelguard.reporting import EstimatePoint, ModelReport, PerformancePoint
 from modelguard.reporting.model_report import severity_rank
 
 SEVERITY_COLORS = {"none": "#2e7d32", "minor": "#e69f00", "major": "#c62828"}
@@ -196,6 +197,103 @@ def performance_svg(
             parts.append(
                 f'<circle class="point {kind}" cx="{x(p.sends_end):.1f}" cy="{y(p.value):.1f}" '
                 f'r="4"><title>{escape(title)}</title></circle>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ----------------------------------------------------------------------------- estimate plot
+
+
+def estimate_svg(
+    points: list[EstimatePoint], *, period_start: datetime, period_end: datetime
+) -> str:
+    """An SVG of the estimated primary metric over window end: the line and markers are the
+    estimates, the shaded band their interval, hollow rings the realised values once the
+    labels matured (filled red: outside the interval), the dashed line the baseline."""
+    made = [p for p in points if p.status == "estimated" and p.estimate is not None]
+    x0, x1 = period_start, period_end
+    span = max((x1 - x0).total_seconds(), 1.0)
+    values = [
+        v
+        for p in made
+        for v in (p.estimate, p.lower, p.upper, p.realised, p.baseline)
+        if v is not None
+    ]
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    pad = max((hi - lo) * 0.15, 0.02)
+    lo, hi = max(lo - pad, 0.0), min(hi + pad, 1.0)
+    if hi <= lo:
+        hi = lo + 0.1
+
+    def x(t: datetime) -> float:
+        return _L + (t - x0).total_seconds() / span * (_W - _L - _R)
+
+    def y(v: float) -> float:
+        return _T + (hi - v) / (hi - lo) * (_H - _T - _B)
+
+    metric = made[0].metric if made else "metric"
+    parts = [
+        f'<svg class="perf-plot estimate-plot" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" role="img" '
+        f'aria-label="estimated {escape(metric)} over time">'
+    ]
+    for i in range(5):
+        v = lo + (hi - lo) * i / 4
+        parts.append(
+            f'<line class="grid" x1="{_L}" x2="{_W - _R}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+            f'<text class="tick" x="{_L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>'
+        )
+    for i in range(5):
+        t = x0 + (x1 - x0) * i / 4
+        parts.append(
+            f'<text class="tick" x="{x(t):.1f}" y="{_H - _B + 16}" text-anchor="middle">'
+            f"{escape(t.strftime('%m-%d %H:%M'))}</text>"
+        )
+    parts.append(
+        f'<line class="axis" x1="{_L}" x2="{_W - _R}" y1="{_H - _B}" y2="{_H - _B}"/>'
+        f'<line class="axis" x1="{_L}" x2="{_L}" y1="{_T}" y2="{_H - _B}"/>'
+        f'<text class="axis-label" x="{(_W + _L) / 2:.0f}" y="{_H - 8}" text-anchor="middle">'
+        "window end (the estimate is made then; the realised value follows once labels mature)"
+        "</text>"
+        f'<text class="axis-label" x="14" y="{(_H - _B + _T) / 2:.0f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {(_H - _B + _T) / 2:.0f})">{escape(metric)}</text>'
+    )
+    banded = [p for p in made if p.lower is not None and p.upper is not None]
+    if banded:
+        top = " ".join(f"{x(p.window_end):.1f},{y(p.upper):.1f}" for p in banded)
+        bottom = " ".join(f"{x(p.window_end):.1f},{y(p.lower):.1f}" for p in reversed(banded))
+        parts.append(
+            f'<polygon class="interval" points="{top} {bottom}"><title>interval of the '
+            "estimate</title></polygon>"
+        )
+    baselines = [(x(p.window_end), y(p.baseline)) for p in made if p.baseline is not None]
+    if baselines:
+        path = " ".join(f"{a:.1f},{b:.1f}" for a, b in baselines)
+        parts.append(
+            f'<polyline class="baseline" points="{path}"><title>baseline</title></polyline>'
+        )
+    if len(made) > 1:
+        path = " ".join(f"{x(p.window_end):.1f},{y(p.estimate):.1f}" for p in made)
+        parts.append(f'<polyline class="series estimate" points="{path}"/>')
+    for p in made:
+        title = (
+            f"window [{_when(p.window_start)}, {_when(p.window_end)}) | estimated {p.metric} "
+            f"{_fmt(p.estimate)} [{_fmt(p.lower)}, {_fmt(p.upper)}] | realised "
+            f"{_fmt(p.realised) if p.realised is not None else 'not matured yet'}"
+            + (f" | error {p.error:+.3f}" if p.error is not None else "")
+            + (f" | {p.reason}" if p.reason else "")
+        )
+        kind = "degraded" if p.degraded else "measured"
+        parts.append(
+            f'<circle class="point {kind}" cx="{x(p.window_end):.1f}" cy="{y(p.estimate):.1f}" '
+            f'r="3.5"><title>{escape(title)}</title></circle>'
+        )
+        if p.realised is not None:
+            ring = "realised outside" if p.inside is False else "realised"
+            parts.append(
+                f'<circle class="{ring}" cx="{x(p.window_end):.1f}" cy="{y(p.realised):.1f}" '
+                f'r="5"><title>{escape(title)}</title></circle>'
             )
     parts.append("</svg>")
     return "".join(parts)
