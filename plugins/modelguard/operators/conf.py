@@ -2,10 +2,14 @@
 
 Airflow validates the value of every declared param before a run exists, but accepts conf keys
 no param declares: a misspelled ``strateg`` would be ignored and the run would quietly use the
-default strategy. And its JSON Schema check lets NaN through every numeric bound (``nan <= 0``
-is false), while the REST API's JSON (read by Python's json) can carry NaN and Infinity. Every
-modelguard DAG sets :func:`refuse_unknown_conf` as the ``pre_execute`` of its tasks
-(``default_args``), so the first task of such a run fails, naming the key.
+default strategy. Every modelguard DAG sets :func:`refuse_unknown_conf` as the ``pre_execute``
+of its tasks (``default_args``), so the first task of such a run fails, naming the key.
+
+NaN and Infinity (the REST API's JSON, read by Python's json, can carry them) are refused by
+the numeric params' schemas at trigger time (``modelguard.factory.monitoring``): in Airflow 3
+the execution API turns them into null before a task sees its conf, so a task could not tell
+them from "empty". The check here refuses them too, for a conf that reaches a task by another
+way (an operator run outside a DAG run, a future Airflow that keeps them).
 """
 
 from __future__ import annotations
