@@ -1002,7 +1002,26 @@ def _cross_field_errors(valid: dict[str, Any]) -> list[str]:
             f"features.{column}: is also the source's time or label column; a feature must "
             "be a model input"
         )
+    errors.extend(_case_errors([c for c in columns if c is not None], features))
     errors.extend(_history_errors(valid))
+    return errors
+
+
+def _case_errors(source_columns: list[str], features: Any) -> list[str]:
+    """Column names that differ only in case are one column on SQLite (and for unquoted names
+    on PostgreSQL): the reader would return one column's values for both names."""
+    errors = []
+    seen = {c.lower(): f"the source column {c}" for c in source_columns if isinstance(c, str)}
+    for column in features:
+        if not isinstance(column, str):
+            continue
+        other = seen.get(column.lower())
+        if other is not None and not other.endswith(f" {column}"):
+            errors.append(
+                f"features.{column}: differs from {other} only in case, and a database may "
+                "read both as one column; allowed: names that differ in more than case"
+            )
+        seen.setdefault(column.lower(), f"features.{column}")
     return errors
 
 

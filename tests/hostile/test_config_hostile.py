@@ -399,6 +399,26 @@ def test_the_source_columns_are_three_different_columns(key, value):
     assert any(key in e and "different" in e for e in info.value.errors), info.value.errors
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"Industry": "categorical"},
+            "features.Industry: differs from features.industry only in case",
+        ),
+        ({"INDUSTRY": "numeric"}, "features.INDUSTRY: differs from features.industry"),
+        ({"Sent_At": "numeric"}, "features.Sent_At: differs from the source column sent_at"),
+        ({"ENGAGED": "numeric"}, "features.ENGAGED: differs from the source column engaged"),
+    ],
+)
+def test_columns_that_differ_only_in_case_are_one_column(extra, message):
+    raw = copy.deepcopy(SHIPPED)
+    raw["features"].update(extra)
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, base_dir=Path("."))
+    assert any(e.startswith(message) for e in info.value.errors), info.value.errors
+
+
 # ------------------------------------------------------------------------------ start_date
 
 
