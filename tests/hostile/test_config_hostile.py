@@ -585,6 +585,15 @@ def test_numbers_in_every_usual_spelling(tmp_path, scalar, expected):
         (".inf", "drift_detection.psi_bins: inf"),
         ("-.inf", "drift_detection.psi_bins: -inf"),
         ("1.0e+400", "drift_detection.psi_bins: inf"),
+        ("1e400", "drift_detection.psi_bins: inf is not a finite number"),
+        (".NaN", "drift_detection.psi_bins: nan is not an integer"),
+        (
+            "10.5",
+            "drift_detection.psi_bins: 10.5 is not an integer; allowed: an integer in [2, 100]",
+        ),
+        ("1e1", None),
+        ("10.0", None),
+        ("true", "drift_detection.psi_bins: True is not an integer (a boolean)"),
         ("010", "octal"),
         ("0o10", "drift_detection.psi_bins: '0o10'"),
         ("1:30", "base 60"),
@@ -603,7 +612,8 @@ def test_hostile_scalars_for_an_integer_key(tmp_path, scalar, message):
     text = _replace("  psi_bins: 10 ", f"  psi_bins: {scalar} ")
     path = _write(tmp_path, text)
     if message is None:
-        assert load_config(path).drift_detection.psi_bins == 10
+        bins = load_config(path).drift_detection.psi_bins
+        assert bins == 10 and type(bins) is int
         return
     with pytest.raises(ConfigError) as info:
         load_config(path)
