@@ -360,7 +360,7 @@ def test_alert_channels_are_checked_one_by_one_naming_their_index(raw):
     ("key", "value", "message"),
     [
         ("channels", [], "alerts.channels: [] is not a non-empty list of mappings"),
-        ("renotify_hours", 0, "alerts.renotify_hours: 0.0 is out of range; allowed (0, inf]"),
+        ("renotify_hours", 0, "alerts.renotify_hours: 0.0 is out of range; allowed (0, 876000]"),
         ("notification_retries", 11, "alerts.notification_retries: 11 is out of range"),
         ("notify_backfills", "no", "alerts.notify_backfills: 'no' is not a boolean"),
     ],

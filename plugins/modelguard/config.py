@@ -31,10 +31,26 @@ CONFIG_SUFFIXES = (".yaml", ".yml")
 FEATURE_TYPES = ("numeric", "categorical")
 NUMERIC_TESTS = ("psi", "ks")
 CATEGORICAL_TESTS = ("psi", "chi2")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Every pattern is anchored with \Z and used with fullmatch: "$" also matches before a final
+# newline, so "sends\n" would pass as a name.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-_FACTORY_PATH = re.compile(rf"^{_DOTTED}:{_DOTTED}$")
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+_FACTORY_PATH = re.compile(rf"{_DOTTED}:{_DOTTED}\Z")
+_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+\Z")
+# PostgreSQL truncates longer identifiers silently (two long column names could become one).
+MAX_IDENTIFIER_LENGTH = 63
+# Durations are bounded so that every date computed from them stays a date (a window end minus
+# label_delay_hours, the cut-off of max_history_days, ...): at most a century.
+MAX_HOURS = 100 * 365 * 24
+MAX_DAYS = 100 * 365
+MAX_MONTHS = 100 * 12
+# An integer key is stored and compared in SQL and numpy: it must fit a signed 64-bit integer.
+MAX_INTEGER = 2**63 - 1
+# The years a date (monitoring.start_date) may fall in: far enough from year 1 and 9999 that
+# no date arithmetic of the monitoring overflows.
+DATE_YEARS = (1900, 2999)
+# A model config is a page of YAML; a bigger file is a mistake (or an attack on the parser).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def _range(lo: float | None = None, hi: float | None = None, *, open_lo=False, open_hi=False):
@@ -60,7 +76,7 @@ class SourceConfig:
     time_column: str = field(metadata={"identifier": True})
     label_column: str = field(metadata={"identifier": True})
     label_time_column: str = field(metadata={"identifier": True})
-    label_delay_hours: float = field(metadata=_range(0))
+    label_delay_hours: float = field(metadata=_range(0, MAX_HOURS))
 
 
 @dataclass(frozen=True)
@@ -78,12 +94,12 @@ APPROVAL_MODES = ("auto", "human")
 class DeploymentConfig:
     significance_level: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
     min_improvement: float = field(metadata=_range(0, 1))
-    validation_window_days: int = field(metadata=_range(1))
+    validation_window_days: int = field(metadata=_range(1, MAX_DAYS))
     max_rollback_attempts: int = field(metadata=_range(1))
     primary_metric: str = field(metadata=_choices(*PRIMARY_METRICS))
     decision_threshold: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
     min_validation_rows: int = field(metadata=_range(1))
-    post_deployment_window_days: int = field(metadata=_range(1))
+    post_deployment_window_days: int = field(metadata=_range(1, MAX_DAYS))
     post_deployment_max_drop: float = field(metadata=_range(0, 1))
     # auto: the gate's decision deploys; human: a person approves it first (HITL task)
     approval: str = field(metadata=_choices(*APPROVAL_MODES))
@@ -114,11 +130,11 @@ STRATEGIES = ("sliding_window", "weighted", "full_batch")
 class RetrainingConfig:
     drift_threshold: float = field(metadata=_range(0, open_lo=True))
     performance_threshold: float = field(metadata=_range(0, 1, open_lo=True, open_hi=True))
-    sliding_window_months: int = field(metadata=_range(1))
+    sliding_window_months: int = field(metadata=_range(1, MAX_MONTHS))
     weighted_retraining: bool
-    weight_half_life_days: float = field(metadata=_range(0, open_lo=True))
+    weight_half_life_days: float = field(metadata=_range(0, MAX_DAYS, open_lo=True))
     min_drifted_importance: float = field(metadata=_range(0, 1, open_lo=True))
-    cooldown_hours: float = field(metadata=_range(0))
+    cooldown_hours: float = field(metadata=_range(0, MAX_HOURS))
     min_new_labelled_rows: int = field(metadata=_range(0))
     min_training_rows: int = field(metadata=_range(1))
     min_positive_rows: int = field(metadata=_range(1))
@@ -147,7 +163,7 @@ SEASON_DAYS = {"day": 1, "week": 7}
 class HealthConfig:
     """What the ``check_health`` task of the monitoring DAGs calls healthy."""
 
-    max_staleness_hours: float = field(metadata=_range(0, open_lo=True))
+    max_staleness_hours: float = field(metadata=_range(0, MAX_HOURS, open_lo=True))
     row_count_history_days: int = field(metadata=_range(1, 366))
     row_count_season: str = field(metadata=_choices(*ROW_COUNT_SEASONS))
     row_count_min_points: int = field(metadata=_range(1, 366))
@@ -165,7 +181,7 @@ class HealthConfig:
 class MonitoringConfig:
     monitoring_interval: int = field(metadata=_range(60, 86400))
     alert_thresholds: AlertThresholdsConfig
-    max_history_days: int = field(metadata=_range(1))
+    max_history_days: int = field(metadata=_range(1, MAX_DAYS))
     retention_batch_size: int = field(metadata=_range(1, 5000))
     health: HealthConfig
     window_hours: int = field(metadata=_range(0, 24 * 366))
@@ -237,7 +253,7 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    renotify_hours: float = field(metadata=_range(0, open_lo=True))
+    renotify_hours: float = field(metadata=_range(0, MAX_HOURS, open_lo=True))
     notify_backfills: bool
     notification_retries: int = field(metadata=_range(0, 10))
     retry_delay_seconds: float = field(metadata=_range(0, 300))
@@ -282,50 +298,307 @@ def interval_to_cron(seconds: int) -> str:
 
 def model_config_files(location: str | Path) -> list[Path]:
     """The model config files at ``location``: the file itself, or the ``*.yaml``/``*.yml``
-    files of a folder (not hidden ones), sorted by name so every parse sees the same order."""
-    path = Path(location).expanduser().resolve()  # tasks may run from another folder
+    entries of a folder (not hidden ones), sorted by name so every parse sees the same order.
+
+    An entry of a folder that is not a readable file (a broken link, a folder named
+    ``x.yaml``) is listed too, so loading it names the problem instead of the model silently
+    having no DAGs."""
+    path = _resolved(location, "config location")  # tasks may run from another folder
     if path.is_file():
         return [path]
     if path.is_dir():
         files = sorted(
-            p
-            for p in path.iterdir()
-            if p.is_file() and p.suffix in CONFIG_SUFFIXES and not p.name.startswith(".")
+            p for p in path.iterdir() if p.suffix in CONFIG_SUFFIXES and not p.name.startswith(".")
         )
         if not files:
             raise ConfigError(f"config folder {path} holds no *.yaml model config")
         return files
+    if path.exists():
+        raise ConfigError(
+            f"config location {path} is neither a file nor a folder; point {CONFIG_ENV_VAR} "
+            "(or [modelguard] config_path) at a model config file or a folder of them"
+        )
     raise ConfigError(
         f"config location {path} does not exist; point {CONFIG_ENV_VAR} (or [modelguard] "
         "config_path) at a model config file or a folder of them"
     )
 
 
+def _resolved(location: str | Path, what: str) -> Path:
+    """``location`` made absolute, or a ConfigError naming it (a NUL byte, a symlink loop)."""
+    text = str(location)
+    if not text.strip():
+        raise ConfigError(f"{what} {text!r} is blank; allowed: the path of a file or folder")
+    try:
+        return Path(location).expanduser().resolve()
+    except ValueError as exc:  # an embedded NUL byte
+        raise ConfigError(f"{what} {text!r} is not a valid path: {exc}") from None
+    except RuntimeError as exc:  # Python 3.11: a symlink loop
+        raise ConfigError(f"{what} {text!r} cannot be resolved: {exc} (a symlink loop)") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {text!r} cannot be resolved: {exc.strerror}") from None
+
+
 def load_config(path: str | Path | None = None) -> ModelguardConfig:
     """Load and validate one model's YAML config; without ``path``, the file
-    ``MODELGUARD_CONFIG`` names."""
-    import yaml
+    ``MODELGUARD_CONFIG`` names.
 
+    Every problem of the file itself (missing, a folder, unreadable, not UTF-8, not YAML, empty,
+    duplicate keys) is one :class:`ConfigError` that names the file."""
     if path is None:
         named = os.environ.get(CONFIG_ENV_VAR)
-        if not named:
+        if not named or not named.strip():
             raise ConfigError(
                 f"no config given: pass the model config's path or set {CONFIG_ENV_VAR}"
+                + (f" (it is {named!r})" if named else "")
             )
         path = named
+    text = _read_config_text(path)
     path = Path(path)
-    if path.is_dir():
+    raw = _parse_yaml(text, path)
+    if raw is None:
         raise ConfigError(
-            f"config {path} is a folder of model configs; load one of its files "
-            f"({', '.join(p.name for p in model_config_files(path))})"
+            f"config file {path} is empty; allowed: a mapping of the sections "
+            f"{', '.join(f.name for f in dataclasses.fields(ModelguardConfig) if f.name != 'path')}"
         )
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist (set {CONFIG_ENV_VAR} to its path)")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"config file {path}: its top level is {_kind(raw)} ({_short(raw)}); allowed: a "
+            "mapping of sections (model:, source:, features:, ...)"
+        )
     return config_from_dict(raw, base_dir=path.parent, path=path)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _read_config_text(location: str | Path) -> str:
+    """The text of a config file, or a ConfigError that names the file and the problem."""
+    import errno
+    import stat
+
+    text = str(location)
+    if not text.strip():
+        raise ConfigError(f"config file {text!r} is blank; allowed: the path of a model config")
+    path = Path(location)
+    try:
+        info = path.stat()
+    except ValueError as exc:  # an embedded NUL byte
+        raise ConfigError(f"config file {text!r} is not a valid path: {exc}") from None
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ConfigError(
+                f"config file {path} is a broken symbolic link (to {os.readlink(path)}, which "
+                "does not exist)"
+            ) from None
+        raise ConfigError(
+            f"config file {path} does not exist (set {CONFIG_ENV_VAR} to its path)"
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"config file {path} cannot be read: a symlink loop") from None
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            names = ", ".join(p.name for p in model_config_files(path))
+        except ConfigError:
+            raise ConfigError(
+                f"config {path} is a folder, not a model config file, and holds no *.yaml "
+                "model config"
+            ) from None
+        raise ConfigError(
+            f"config {path} is a folder of model configs; load one of its files ({names})"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(
+            f"config file {path} is not a regular file (a device, pipe or socket); allowed: a "
+            "YAML file"
+        )
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config file {path} is larger than {MAX_CONFIG_BYTES} bytes ({info.st_size}); a "
+            "model config is a page of YAML"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")  # a byte-order mark is fine
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {data[exc.start]:#04x} on line "
+            f"{line}: {exc.reason}); save it as UTF-8"
+        ) from None
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
+    """The YAML of a config file through :class:`_StrictYamlLoader`: duplicate keys and merge
+    keys refused (each naming its dotted key and lines), every other problem of the text one
+    error naming the file, line and column."""
+    import yaml
+
+    try:
+        loader = _strict_yaml_loader()(text)
+    except yaml.YAMLError as exc:  # an unprintable character, found before parsing
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    loader.name = str(path)  # marks (line, column) name the file
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        errors = _key_errors(loader, node, path)
+        if errors:
+            raise _config_error(errors, path)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply to be a config") from None
+    finally:
+        loader.dispose()
+
+
+_YAML_TAG = "tag:yaml.org,2002:"
+_STRICT_LOADER = None
+
+
+def _strict_yaml_loader():
+    """PyYAML's SafeLoader, stricter where YAML 1.1 silently changes a value.
+
+    * unquoted dates stay text, so the loader parses them and an impossible one
+      (``2026-02-30``) is an error naming its key, not a ``ValueError`` from PyYAML;
+    * ``1e-3`` is a number (as in YAML 1.2 and JSON; YAML 1.1 reads it as a string);
+    * an integer with a leading zero (``010``, octal 8 in YAML 1.1) or in base 60 (``1:30``,
+      90) is refused rather than read as another number than it looks;
+    * a tagged scalar that cannot be built (``!!int ten``) names its line, not a raw error.
+    """
+    global _STRICT_LOADER
+    if _STRICT_LOADER is not None:
+        return _STRICT_LOADER
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    class StrictYamlLoader(yaml.SafeLoader):
+        def construct_object(self, node, deep=False):
+            try:
+                return super().construct_object(node, deep=deep)
+            except (ValueError, TypeError, OverflowError) as exc:
+                tag = node.tag.replace(_YAML_TAG, "!!")
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"{tag} {node.value!r} cannot be read: {exc}",
+                    node.start_mark,
+                ) from None
+
+        def construct_yaml_int(self, node):
+            text = str(self.construct_scalar(node)).replace("_", "")
+            where = (
+                f"config file {self.name}, line {node.start_mark.line + 1}, column "
+                f"{node.start_mark.column + 1}"
+            )
+            if re.fullmatch(r"[-+]?0[0-9]+", text):
+                raise ConfigError(
+                    f"{where}: {text!r} has a leading zero (YAML 1.1 reads it as an octal "
+                    "number); allowed: a decimal integer without leading zeros, or a quoted "
+                    "string"
+                )
+            if ":" in text:
+                raise ConfigError(
+                    f"{where}: {text!r} is a base 60 number in YAML 1.1; allowed: a decimal "
+                    "number, or a quoted string"
+                )
+            return super().construct_yaml_int(node)
+
+        def construct_yaml_float(self, node):
+            text = str(self.construct_scalar(node))
+            if ":" in text:
+                where = (
+                    f"config file {self.name}, line {node.start_mark.line + 1}, column "
+                    f"{node.start_mark.column + 1}"
+                )
+                raise ConfigError(
+                    f"{where}: {text!r} is a base 60 number in YAML 1.1; allowed: a decimal "
+                    "number, or a quoted string"
+                )
+            return super().construct_yaml_float(node)
+
+    StrictYamlLoader.add_constructor(_YAML_TAG + "int", StrictYamlLoader.construct_yaml_int)
+    StrictYamlLoader.add_constructor(_YAML_TAG + "float", StrictYamlLoader.construct_yaml_float)
+    StrictYamlLoader.add_implicit_resolver(
+        _YAML_TAG + "float",
+        re.compile(r"[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+\Z"),
+        list("-+0123456789"),
+    )
+    StrictYamlLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _YAML_TAG + "timestamp"]
+        for first, resolvers in StrictYamlLoader.yaml_implicit_resolvers.items()
+    }
+    _STRICT_LOADER = StrictYamlLoader
+    return StrictYamlLoader
+
+
+def _key_errors(loader: Any, root: Any, path: Path) -> list[str]:
+    """Every key given twice in one mapping (at any depth) and every merge key ``<<``, each
+    naming its dotted key and lines. Keys that load equal (``1``, ``1.0``, ``true``) are the same
+    key, as in the dict they would become; without this check the last one silently wins."""
+    import yaml
+
+    errors: list[str] = []
+    seen: set[int] = set()
+
+    def walk(node, where: str) -> None:
+        if id(node) in seen:  # an alias (possibly recursive) is checked once
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{where}[{i}]")
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag == _YAML_TAG + "merge":
+                    errors.append(
+                        f"{where or 'config'}: the merge key << (line {line} of {path}) is not allowed; "
+                        "write every key out (a merged key that is also given would be "
+                        "silently replaced)"
+                    )
+                    continue
+                key = loader.construct_object(key_node, deep=True)
+                name = f"{where}.{key}" if where else str(key)
+                try:
+                    earlier = first.get(key)
+                except TypeError:  # an unhashable key: PyYAML refuses it while constructing
+                    walk(value_node, name)
+                    continue
+                if earlier is not None:
+                    errors.append(
+                        f"{name}: given twice, at lines {earlier} and {line} of {path}; allowed: each key "
+                        "once (YAML would silently keep the last)"
+                    )
+                else:
+                    first[key] = line
+                walk(value_node, name)
+
+    walk(root, "")
+    return errors
 
 
 def config_from_dict(
@@ -498,44 +771,52 @@ def _convert(tp, value: Any, key: str, base_dir: Path, meta) -> Any:
             raise ConfigError(f"{key}: {value!r} is not a boolean (true or false)")
         return value
     if tp in (int, float):
-        ok = isinstance(value, int) if tp is int else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok:
-            raise ConfigError(
-                f"{key}: {value!r} is not {'an integer' if tp is int else 'a number'}"
-            )
-        value = tp(value)
-        _check_range(key, value, meta.get("range"))
-        return value
+        return _convert_number(tp, value, key, meta.get("range"))
     if tp is str:
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{key}: {value!r} is not a non-empty string")
         allowed = meta.get("choices")
+        if not isinstance(value, str) or not value.strip():
+            one_of = f"; allowed: {', '.join(allowed)}" if allowed else ""
+            raise ConfigError(f"{key}: {_short(value)} is not a non-empty string{one_of}")
         if allowed and value not in allowed:
             raise ConfigError(f"{key}: {value!r} is not allowed; allowed: {', '.join(allowed)}")
-        if meta.get("identifier") and not _IDENTIFIER.match(value):
+        if meta.get("identifier") and not _is_identifier(value):
             raise ConfigError(
-                f"{key}: {value!r} is not a valid name (letters, digits and _, not starting "
-                "with a digit)"
+                f"{key}: {value!r} is not a valid name; allowed: letters, digits and _, not "
+                f"starting with a digit, at most {MAX_IDENTIFIER_LENGTH} characters"
             )
-        if meta.get("factory_path") and not _FACTORY_PATH.match(value):
+        if meta.get("factory_path") and not _FACTORY_PATH.fullmatch(value):
             raise ConfigError(
                 f"{key}: {value!r} is not a factory path; expected 'package.module:function', "
                 "e.g. email_engagement.model:train_model"
+            )
+        if value != value.strip() or not value.isprintable():
+            raise ConfigError(
+                f"{key}: {value!r} has surrounding blanks or a control character (a newline, "
+                "a tab); allowed: the name alone"
             )
         return value
     if tp is Path:
         if isinstance(value, Path):
             return value
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{key}: {value!r} is not a path string")
-        p = Path(value)
-        return p if p.is_absolute() else (base_dir / p).resolve()
+        try:
+            p = Path(value).expanduser()
+            return p if p.is_absolute() else (base_dir / p).resolve()
+        except ValueError as exc:  # an embedded NUL byte
+            raise ConfigError(f"{key}: {value!r} is not a valid path: {exc}") from None
+        except RuntimeError as exc:  # Python 3.11: a symlink loop
+            raise ConfigError(
+                f"{key}: {value!r} cannot be resolved: {exc} (a symlink loop)"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"{key}: {value!r} cannot be resolved: {exc.strerror}") from None
     if tp is datetime:
         return _parse_datetime(key, value)
     if origin is tuple:
         items = _convert_list(key, value, meta.get("choices"))
         if meta.get("emails"):
-            bad = [v for v in items if not isinstance(v, str) or not _EMAIL.match(v)]
+            bad = [v for v in items if not isinstance(v, str) or not _EMAIL.fullmatch(v)]
             if bad:
                 raise ConfigError(
                     errors=[f"{key}: {v!r} is not an email address (name@domain)" for v in bad]
@@ -561,33 +842,139 @@ def _convert_list(key: str, value: Any, allowed: tuple[str, ...] | None) -> tupl
     return tuple(value)
 
 
+def _is_identifier(value: str) -> bool:
+    return len(value) <= MAX_IDENTIFIER_LENGTH and _IDENTIFIER.fullmatch(value) is not None
+
+
+def _convert_number(tp: type, value: Any, key: str, rng) -> int | float:
+    """An ``int`` or ``float`` key's value. Accepted: a YAML/JSON number in the key's range;
+    for an integer key also a float with an integral value (``10.0``, as JSON Schema counts
+    it). Refused, each naming the key, the value and the range: booleans, strings (also
+    ``"0.1"``: a quoted number is a string), NaN, infinities, non-integral floats for an integer
+    key, integers beyond 64 bits and numbers beyond the float range."""
+    what = "an integer" if tp is int else "a number"
+    allowed = f"allowed: {what} in {_interval(rng)}"
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} is not {what} (a boolean); {allowed}")
+    if isinstance(value, str):
+        hint = "; write the number without quotes" if _numeric(value) else ""
+        raise ConfigError(f"{key}: {value!r} is not {what} (a string{hint}); {allowed}")
+    if not isinstance(value, int | float):
+        raise ConfigError(f"{key}: {_short(value)} is not {what}; {allowed}")
+    if isinstance(value, float) and math.isnan(value):
+        raise ConfigError(f"{key}: nan is not {what}; {allowed}")
+    if isinstance(value, float) and math.isinf(value):
+        raise ConfigError(f"{key}: {value!r} is not a finite number; {allowed}")
+    if tp is int:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ConfigError(f"{key}: {value!r} is not an integer; {allowed}")
+            value = int(value)
+        if abs(value) > MAX_INTEGER:
+            raise ConfigError(
+                f"{key}: {_short(value)} is too large for a 64-bit integer; {allowed}"
+            )
+        value = int(value)  # a plain int (not a subclass)
+    else:
+        try:
+            value = float(value) + 0.0  # + 0.0: a negative zero is zero
+        except OverflowError:
+            raise ConfigError(
+                f"{key}: {_short(value)} is too large for a number; {allowed}"
+            ) from None
+    _check_range(key, value, rng)
+    return value
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _convert_features(key: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, dict) or not value:
-        raise ConfigError(f"{key}: expected a mapping of column -> numeric|categorical")
+    shape = "a mapping of column -> numeric|categorical"
+    if isinstance(value, dict) and not value:
+        raise ConfigError(f"{key}: {{}} is empty; allowed: {shape} with at least one column")
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: {_short(value)} is not a mapping; allowed: {shape}")
     errors = []
     for column, kind in value.items():
-        if not isinstance(column, str) or not _IDENTIFIER.match(column):
-            errors.append(f"{key}.{column}: not a valid column name")
+        if not isinstance(column, str):
+            errors.append(
+                f"{key}: the key {column!r} ({type(column).__name__}) is not a column name "
+                f"(YAML reads an unquoted true, yes, 1 or 1.5 as a value); allowed: a name of "
+                f"letters, digits and _, at most {MAX_IDENTIFIER_LENGTH} characters"
+            )
+        elif not _is_identifier(column):
+            errors.append(
+                f"{key}: the key {column!r} is not a column name; allowed: letters, digits and "
+                f"_, not starting with a digit, at most {MAX_IDENTIFIER_LENGTH} characters"
+            )
         elif kind not in FEATURE_TYPES:
             errors.append(
-                f"{key}.{column}: {kind!r} is not a feature type; allowed: {', '.join(FEATURE_TYPES)}"
+                f"{key}.{column}: {_short(kind)} is not a feature type; allowed: "
+                f"{', '.join(FEATURE_TYPES)}"
             )
     if errors:
         raise ConfigError(errors=errors)
     return dict(value)
 
 
+_DATE_ALLOWED = (
+    "allowed: a date such as 2026-06-01, or a UTC date-time such as 2026-06-01T06:00:00 (or "
+    f"with Z / +00:00), in the years {DATE_YEARS[0]} to {DATE_YEARS[1]}"
+)
+
+
 def _parse_datetime(key: str, value: Any) -> datetime:
+    """A naive UTC datetime from a date or an ISO date-time. An offset other than zero is
+    refused rather than converted: the key is a UTC time, and a local one is a mistake."""
     if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
         try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ConfigError(f"{key}: {value!r} is not an ISO date or datetime (e.g. 2026-06-01)")
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{key}: {value!r} is not an ISO date or datetime ({exc}); {_DATE_ALLOWED}"
+            ) from None
+    else:
+        raise ConfigError(f"{key}: {_short(value)} is not an ISO date or datetime; {_DATE_ALLOWED}")
+    if parsed.tzinfo is not None:
+        offset = parsed.utcoffset()
+        if offset:
+            raise ConfigError(
+                f"{key}: {value!r} has the UTC offset {parsed.strftime('%z')}; the key is in UTC: "
+                f"{_DATE_ALLOWED}"
+            )
+        parsed = parsed.replace(tzinfo=None)
+    if not DATE_YEARS[0] <= parsed.year <= DATE_YEARS[1]:
+        raise ConfigError(f"{key}: {value!r} is out of range; {_DATE_ALLOWED}")
+    return datetime(
+        parsed.year,
+        parsed.month,
+        parsed.day,
+        parsed.hour,
+        parsed.minute,
+        parsed.second,
+        parsed.microsecond,
+    )
+
+
+def _interval(rng) -> str:
+    if rng is None:
+        return "(-inf, inf)"
+    lo, hi, open_lo, open_hi = rng
+    left = "(" if open_lo or lo is None else "["
+    right = ")" if open_hi or hi is None else "]"
+    lo_s = "-inf" if lo is None else lo
+    hi_s = "inf" if hi is None else hi
+    return f"{left}{lo_s}, {hi_s}{right}"
 
 
 def _check_range(key: str, value: float, rng) -> None:
@@ -597,11 +984,7 @@ def _check_range(key: str, value: float, rng) -> None:
     too_low = lo is not None and (value <= lo if open_lo else value < lo)
     too_high = hi is not None and (value >= hi if open_hi else value > hi)
     if too_low or too_high:
-        left = "(" if open_lo else "["
-        right = ")" if open_hi else "]"
-        lo_s = "-inf" if lo is None else lo
-        hi_s = "inf" if hi is None else hi
-        raise ConfigError(f"{key}: {value!r} is out of range; allowed {left}{lo_s}, {hi_s}{right}")
+        raise ConfigError(f"{key}: {value!r} is out of range; allowed {_interval(rng)}")
 
 
 def _drift_section_errors(valid: dict[str, Any]) -> list[str]:
@@ -625,16 +1008,41 @@ def _cross_field_errors(valid: dict[str, Any]) -> list[str]:
             interval_to_cron(interval)
         except ConfigError as exc:
             errors.extend(exc.errors)
-    columns = [
-        valid.get(f"source.{k}") for k in ("time_column", "label_column", "label_time_column")
-    ]
+    source_keys = ("time_column", "label_column", "label_time_column")
+    columns = [valid.get(f"source.{k}") for k in source_keys]
+    for i, (k, column) in enumerate(zip(source_keys, columns, strict=True)):
+        earlier = [source_keys[j] for j in range(i) if column is not None and columns[j] == column]
+        if earlier:
+            errors.append(
+                f"source.{k}: {column!r} is also source.{earlier[0]}; allowed: three different "
+                "columns (send time, outcome, outcome time)"
+            )
     features = valid.get("features.columns") or ()
     for column in sorted({c for c in columns if c is not None} & set(features)):
         errors.append(
             f"features.{column}: is also the source's time or label column; a feature must "
             "be a model input"
         )
+    errors.extend(_case_errors([c for c in columns if c is not None], features))
     errors.extend(_history_errors(valid))
+    return errors
+
+
+def _case_errors(source_columns: list[str], features: Any) -> list[str]:
+    """Column names that differ only in case are one column on SQLite (and for unquoted names
+    on PostgreSQL): the reader would return one column's values for both names."""
+    errors = []
+    seen = {c.lower(): f"the source column {c}" for c in source_columns if isinstance(c, str)}
+    for column in features:
+        if not isinstance(column, str):
+            continue
+        other = seen.get(column.lower())
+        if other is not None and not other.endswith(f" {column}"):
+            errors.append(
+                f"features.{column}: differs from {other} only in case, and a database may "
+                "read both as one column; allowed: names that differ in more than case"
+            )
+        seen.setdefault(column.lower(), f"features.{column}")
     return errors
 
 

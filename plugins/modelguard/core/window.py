@@ -14,6 +14,12 @@ ISO_FORMAT_HINT = (
     "an ISO 8601 date-time such as '2026-09-01T00:00:00' (naive = UTC) "
     "or '2026-09-01T02:00:00+02:00'"
 )
+# The years a date-time param may fall in (in UTC): far enough from year 1 and 9999 that the
+# windows computed back from it (label delay, label window, history) are dates too.
+PARAM_YEARS = (1900, 2999)
+# The longest manual window: the longest monitoring.window_hours (366 days). A longer one is a
+# typo in a year, and would read a source's whole history into one drift check.
+MAX_MANUAL_WINDOW = timedelta(days=366)
 
 
 def to_naive_utc(value: datetime) -> datetime:
@@ -65,9 +71,12 @@ def _is_blank(value: object) -> bool:
 
 
 def parse_datetime_param(name: str, value: datetime | str) -> datetime:
+    """A date-time param as naive UTC; an error names the param, the value and the format.
+    Refused: what is no ISO date-time, an impossible date, and a time outside the years
+    :data:`PARAM_YEARS` (in UTC)."""
     if isinstance(value, datetime):
-        return to_naive_utc(value)
-    if isinstance(value, str):
+        parsed = value
+    elif isinstance(value, str):
         text = value.strip()
         try:
             parsed = datetime.fromisoformat(text)
@@ -75,10 +84,20 @@ def parse_datetime_param(name: str, value: datetime | str) -> datetime:
             raise DataValidationError(
                 f"param {name}={value!r} is not a valid date-time: expected {ISO_FORMAT_HINT}"
             ) from None
-        return to_naive_utc(parsed)
-    raise DataValidationError(
-        f"param {name} has type {type(value).__name__} ({value!r}): expected {ISO_FORMAT_HINT}"
-    )
+    else:
+        raise DataValidationError(
+            f"param {name} has type {type(value).__name__} ({value!r}): expected {ISO_FORMAT_HINT}"
+        )
+    try:
+        utc = to_naive_utc(parsed)
+    except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before year 1 in UTC
+        utc = None
+    if utc is None or not PARAM_YEARS[0] <= utc.year <= PARAM_YEARS[1]:
+        raise DataValidationError(
+            f"param {name}={value!r} is outside the years {PARAM_YEARS[0]} to {PARAM_YEARS[1]} "
+            f"(UTC): expected {ISO_FORMAT_HINT}"
+        )
+    return utc
 
 
 def resolve_window(
@@ -112,6 +131,12 @@ def resolve_window(
             raise DataValidationError(
                 f"param window_start ({start.isoformat()}) must be before window_end "
                 f"({end.isoformat()}); the window is half-open [window_start, window_end)"
+            )
+        if end - start > MAX_MANUAL_WINDOW:
+            raise DataValidationError(
+                f"params window_start ({start.isoformat()}) to window_end ({end.isoformat()}) "
+                f"span {end - start}; allowed at most {MAX_MANUAL_WINDOW.days} days (analyse a "
+                "longer history as a backfill of the daily monitoring DAG)"
             )
         return Window(start=start, end=end)
 

@@ -35,6 +35,13 @@ DAILY = "0 0 * * *"
 DAILY_SECONDS = 86400
 
 
+# JSON Schema lets NaN through every bound (each comparison with NaN is false), and Airflow's
+# execution API turns a NaN of the conf into null before a task sees it, so the run would
+# silently use the config's value. NaN is the one number that is both <= 0 and > 0 here: "not"
+# that refuses it at trigger time; the maximum refuses Infinity.
+_FINITE = {"not": {"type": "number", "maximum": 0, "exclusiveMinimum": 0}, "maximum": 1e300}
+
+
 def _number_param(
     dd: DriftDetectionConfig, title: str, key: str, description: str, **schema
 ) -> Param:
@@ -43,7 +50,7 @@ def _number_param(
         type=["null", "number"],
         title=title,
         description=f"{description} Empty = the config's drift_detection.{key} ({getattr(dd, key)}).",
-        **schema,
+        **{**_FINITE, **schema},
     )
 
 

@@ -23,9 +23,14 @@ def period_from_context(context: Any):
                 "2026-06-01T00:00:00Z and 2026-06-08T00:00:00Z), or neither to report the "
                 "run's data interval"
             )
-        return Period(
-            parse_datetime_param("period_start", start), parse_datetime_param("period_end", end)
-        )
+        first = parse_datetime_param("period_start", start)
+        last = parse_datetime_param("period_end", end)
+        if first >= last:
+            raise DataValidationError(
+                f"param period_start ({first.isoformat()}) must be before period_end "
+                f"({last.isoformat()}); the period is half-open [period_start, period_end)"
+            )
+        return Period(first, last)
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None or start == end:
         raise DataValidationError(

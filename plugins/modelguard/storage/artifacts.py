@@ -47,7 +47,7 @@ TMP_PREFIX = ".modelguard-tmp-"
 
 _CHUNK = 1024 * 1024
 # A model name becomes a folder name under the root.
-_MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\Z")
 
 
 def sha256_bytes(data: bytes) -> str:

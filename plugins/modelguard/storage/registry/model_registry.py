@@ -46,7 +46,7 @@ from modelguard.storage.registry.rows import (
     version_from_row,
 )
 
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}\Z")
 _REGISTER_ATTEMPTS = 10
 
 

@@ -61,7 +61,7 @@ EVENTS = (
 RESTORABLE_STATUSES = (STATUS_ARCHIVED, STATUS_CHALLENGER, STATUS_ROLLED_BACK)
 
 # A model name becomes a directory name under the artifact root.
-_MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\Z")
 
 
 model_versions_table = sa.Table(
