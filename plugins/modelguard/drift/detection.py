@@ -9,6 +9,7 @@ cost of sorting.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from dataclasses import dataclass, field
@@ -19,10 +20,16 @@ import numpy as np
 from modelguard.config import DriftDetectionConfig, section_with
 from modelguard.core import stats
 from modelguard.core.records import fields_from_dict
+from modelguard.core.scoring import binary_labels, require_unique_columns
 from modelguard.exceptions import DataValidationError, MalformedResultError, ProfileError
 
 FEATURE_TYPES = ("numeric", "categorical")
 MISSING_LABEL = "missing"
+"""Display label of the missing-value bin. A category may have the same text, so the bin is
+identified by position and by ``bins["kinds"]`` (see :data:`BIN_KINDS`), never by this label."""
+BIN_KINDS = ("bin", "category", "new", "missing")
+"""What each entry of a report's ``bins["labels"]`` is: a numeric bin, a reference category, a
+category the reference never saw, or the missing values (always the last entry)."""
 PROFILE_FORMAT = 1
 
 
@@ -262,7 +269,9 @@ class DriftReport:
 
 def require_columns(frame, features: dict[str, str], what: str) -> None:
     """:class:`DataValidationError` naming the feature columns ``frame`` (``what``) lacks.
-    Shared with concept drift, which reads the same profile's features."""
+    Shared with concept drift, which reads the same profile's features. Duplicated column
+    names are refused too (``frame[name]`` would be two columns)."""
+    require_unique_columns(frame, what)
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -288,21 +297,47 @@ def numeric_values(frame, name: str, what: str) -> np.ndarray:
     return col.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _categorical_codes(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
-    """Counts per distinct value (slot 0 = missing) and the values as strings."""
-    import pandas as pd
+def _finite_reference(values: np.ndarray, name: str) -> None:
+    """A reference feature must be finite: its quantiles become the stored bin edges (see
+    stats.quantile_edges). A current window may hold +-inf (counted in the reason)."""
+    infinite = np.isinf(values)
+    n_infinite = int(np.count_nonzero(infinite))
+    if n_infinite:
+        n_pos = int(np.count_nonzero(values[infinite] > 0))
+        raise DataValidationError(
+            f"reference data: feature {name!r} holds {n_infinite} infinite value(s) "
+            f"({n_pos} +inf, {n_infinite - n_pos} -inf) among {values.size} rows; a reference "
+            "must hold finite numbers (missing as NaN), since its quantiles are the stored bin "
+            "edges: drop, cap or mark those rows missing before profiling"
+        )
 
+
+def _mean_std(valid: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation; near the float limits (sum or square overflowing) they are
+    computed on values scaled by the largest magnitude, so they stay finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(valid.mean()), float(valid.std())
+        if math.isfinite(mean) and math.isfinite(std):
+            return mean, std
+        scale = float(np.max(np.abs(valid)))
+        scaled = valid / scale
+        return float(scaled.mean() * scale), float(scaled.std() * scale)
+
+
+def category_index(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
+    """Per-row category index of feature ``name`` (-1 = missing) and its categories as
+    strings, by the one rule of :func:`modelguard.core.stats.category_codes` (shared with
+    concept drift); an all-missing column is a :class:`DataValidationError`."""
     col = frame[name]
     if col.isna().all():
         raise DataValidationError(f"{what}: feature {name!r} has only missing values")
-    if pd.api.types.is_float_dtype(col) or pd.api.types.is_bool_dtype(col):
-        raise DataValidationError(
-            f"{what}: feature {name!r} is categorical but its column has dtype {col.dtype}; "
-            "categories must be strings (or integer codes)"
-        )
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
-    return counts, [str(u) for u in uniques]
+    return stats.category_codes(col, f"{what}: feature {name!r}")
+
+
+def _categorical_codes(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
+    """Counts per category (slot 0 = missing) and the categories as strings."""
+    codes, categories = category_index(frame, name, what)
+    return np.bincount(codes + 1, minlength=len(categories) + 1), categories
 
 
 def _sorted_valid(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -336,6 +371,8 @@ def build_reference_profile(
     whose ECDF is within 1/sample_size of the full one.
     """
     what = "reference data"
+    if not features:
+        raise ProfileError("a reference profile needs at least one feature; got none")
     for name, kind in features.items():
         if kind not in FEATURE_TYPES:
             raise ProfileError(f"feature {name!r}: type {kind!r} is not one of {FEATURE_TYPES}")
@@ -347,23 +384,26 @@ def build_reference_profile(
     for name, kind in features.items():
         if kind == "numeric":
             values = numeric_values(frame, name, what)
+            _finite_reference(values, name)
             valid, n_missing = _sorted_valid(values)
             edges = stats.quantile_edges(valid, bins, assume_sorted=True)
             counts = stats.bin_counts_sorted(valid, edges, n_missing)
             concept = numeric_concept(values, edges, y) if y is not None else {}
+            mean, std = _mean_std(valid)
             profiles[name] = NumericProfile(
                 edges=edges,
                 counts=counts,
                 n_rows=int(values.size),
                 n_missing=n_missing,
                 sorted_sample=_evenly_spaced(valid, sample_size),
-                mean=float(valid.mean()),
-                std=float(valid.std()),
+                mean=mean,
+                std=std,
                 concept=concept,
             )
         else:
-            counts, categories = _categorical_codes(frame, name, what)
-            concept = _categorical_concept(frame[name], y) if y is not None else {}
+            codes, categories = category_index(frame, name, what)
+            counts = np.bincount(codes + 1, minlength=len(categories) + 1)
+            concept = _categorical_concept(codes, len(categories), y) if y is not None else {}
             profiles[name] = CategoricalProfile(
                 categories=tuple(categories),
                 counts=np.concatenate([counts[1:], counts[:1]]),
@@ -381,15 +421,11 @@ def build_reference_profile(
 
 
 def _target_values(frame, target: str) -> np.ndarray:
+    """The target as float 0/1, checked like every labelled frame (missing labels, values
+    other than 0/1 and strings refused with counts: a rate of 1.98 is not a rate)."""
     if target not in frame.columns:
         raise DataValidationError(f"reference data has no target column {target!r}")
-    y = frame[target]
-    if y.isna().any():
-        raise DataValidationError(
-            f"target column {target!r} has {int(y.isna().sum())} missing labels; "
-            "profile only rows whose outcome has matured"
-        )
-    return y.to_numpy(dtype=np.float64)
+    return binary_labels(frame, target, "reference data").astype(np.float64)
 
 
 def mutual_information(bin_index: np.ndarray, n_bins: int, y: np.ndarray) -> tuple[float, list]:
@@ -414,19 +450,34 @@ def numeric_concept(values: np.ndarray, edges: np.ndarray, y: np.ndarray) -> dic
     missing = np.isnan(values)
     idx = np.where(missing, edges.size + 1, np.searchsorted(edges, values, side="left"))
     mi, rates = mutual_information(idx, edges.size + 2, y)
-    ok = ~missing
-    corr = None
-    if ok.sum() > 2 and values[ok].std() > 0 and y[ok].std() > 0:
-        corr = float(np.corrcoef(values[ok], y[ok])[0, 1])
-    return {"mutual_information": mi, "correlation": corr, "target_rate_by_bin": rates}
+    return {
+        "mutual_information": mi,
+        "correlation": _correlation(values, y),
+        "target_rate_by_bin": rates,
+    }
 
 
-def _categorical_concept(col, y: np.ndarray) -> dict[str, Any]:
-    import pandas as pd
+def _correlation(values: np.ndarray, y: np.ndarray) -> float | None:
+    """Pearson correlation over the finite values (a current +-inf is binned but has no
+    place in a correlation); None when either side is constant. Values near the float limits
+    are scaled first (the correlation does not change with scale; the sums would overflow)."""
+    ok = np.isfinite(values)
+    x, t = values[ok], y[ok]
+    if x.size <= 2 or t.std() == 0:
+        return None
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        magnitude = float(np.max(np.abs(x)))
+        if magnitude > 1e150 or 0 < magnitude < 1e-150:
+            x = x / magnitude
+        if x.std() == 0:
+            return None
+        corr = float(np.corrcoef(x, t)[0, 1])
+    return corr if math.isfinite(corr) else None
 
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    idx = np.where(codes < 0, len(uniques), codes)
-    mi, rates = mutual_information(idx, len(uniques) + 1, y)
+
+def _categorical_concept(codes: np.ndarray, n_categories: int, y: np.ndarray) -> dict[str, Any]:
+    idx = np.where(codes < 0, n_categories, codes)
+    mi, rates = mutual_information(idx, n_categories + 1, y)
     return {"mutual_information": mi, "correlation": None, "target_rate_by_bin": rates}
 
 
@@ -469,9 +520,17 @@ def detect_drift(
     require_columns(current_frame, profile.feature_types, what)
 
     partial: dict[str, dict[str, Any]] = {}
+    infinite: dict[str, tuple[int, int]] = {}
     for name, ref in profile.features.items():
         if isinstance(ref, NumericProfile):
-            partial[name] = _numeric_drift(ref, numeric_values(current_frame, name, what), th)
+            values = numeric_values(current_frame, name, what)
+            n_pos, n_neg = (
+                int(np.count_nonzero(values == np.inf)),
+                int(np.count_nonzero(values == -np.inf)),
+            )
+            if n_pos or n_neg:
+                infinite[name] = (n_pos, n_neg)
+            partial[name] = _numeric_drift(ref, values, th)
         else:
             counts, values = _categorical_codes(current_frame, name, what)
             partial[name] = _categorical_drift(ref, counts, values, th)
@@ -482,6 +541,8 @@ def detect_drift(
         partial[name]["pvalue_adjusted"] = float(p_adj)
 
     features = {name: _verdict(name, p, th) for name, p in partial.items()}
+    for name, (n_pos, n_neg) in infinite.items():
+        features[name] = _with_infinite_note(features[name], n_pos, n_neg)
     drifted = [f for f in features.values() if f.drifted]
     share = len(drifted) / len(features)
     major = [f.name for f in drifted if f.severity == "major"]
@@ -568,7 +629,12 @@ def _categorical_drift(
         "n_current": n_current,
         "n_missing": int(counts[0]),
         "new_categories": {v: float(cur_counts[pos[v]] / n_current) for v in new},
-        "bins": _bins(categories + [MISSING_LABEL], ref_counts, cur_counts),
+        "bins": _bins(
+            categories + [MISSING_LABEL],
+            ref_counts,
+            cur_counts,
+            ["category"] * len(ref.categories) + ["new"] * len(new) + ["missing"],
+        ),
         "pvalue": None,
     }
     if "chi2" in th.categorical_tests:
@@ -642,6 +708,14 @@ def _verdict(name: str, p: dict[str, Any], th) -> FeatureDrift:
     )
 
 
+def _with_infinite_note(feature: FeatureDrift, n_pos: int, n_neg: int) -> FeatureDrift:
+    """+-inf in a current window are legitimate extremes: they fall in the open outer bins and
+    at the ends of the KS ECDF. They are named in the reason, so a column of sentinels is seen."""
+    parts = [f"{n} {sign}inf" for n, sign in ((n_pos, "+"), (n_neg, "-")) if n]
+    note = f"{' and '.join(parts)} among {feature.n_current} current values (in the outer bins)"
+    return dataclasses.replace(feature, reason=f"{feature.reason}; {note}")
+
+
 def _finite(x: float | None) -> float | None:
     if x is None:
         return None
@@ -659,9 +733,19 @@ def edge_labels(edges: np.ndarray) -> list[str]:
     return labels + [MISSING_LABEL]
 
 
-def _bins(labels: list[str], ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, list]:
+def _bins(
+    labels: list[str],
+    ref_counts: np.ndarray,
+    cur_counts: np.ndarray,
+    kinds: list[str] | None = None,
+) -> dict[str, list]:
+    """Shares per bin; ``kinds`` (default: numeric bins, then missing) says what each label
+    is (:data:`BIN_KINDS`), so a category named "missing" is never taken for the missing bin."""
+    if kinds is None:
+        kinds = ["bin"] * (len(labels) - 1) + ["missing"]
     return {
         "labels": labels,
+        "kinds": kinds,
         "reference": [float(c) for c in ref_counts / max(ref_counts.sum(), 1)],
         "current": [float(c) for c in cur_counts / max(cur_counts.sum(), 1)],
     }
