@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,46 +121,295 @@ class ReferenceProfile:
 
     @classmethod
     def from_stored(cls, data: dict[str, Any], arrays: bytes | None) -> ReferenceProfile:
-        if data.get("format") != PROFILE_FORMAT:
+        """Inverse of :meth:`to_json` and :meth:`arrays_bytes`, validated against the schema.
+
+        A stored profile comes from the registry's database, so it is checked as input:
+        every key present and of its type, no unknown key, counts non-negative integers of
+        the right length summing to ``n_rows``, edges finite and strictly increasing, the
+        sample 1-D, finite, sorted and of its recorded size, rates in [0, 1]. Anything else
+        is a :class:`ProfileError` naming the feature and the key.
+        """
+        if not isinstance(data, dict):
             raise ProfileError(
-                f"reference profile format {data.get('format')!r} is not supported "
+                f"reference profile must be a dict (ReferenceProfile.to_json()); got "
+                f"{type(data).__name__}"
+            )
+        fmt = data.get("format")
+        if isinstance(fmt, bool) or fmt != PROFILE_FORMAT:
+            raise ProfileError(
+                f"reference profile format {fmt!r} is not supported "
                 f"(expected {PROFILE_FORMAT}); rebuild the profile for this model version"
             )
-        samples: dict[str, np.ndarray] = {}
-        if arrays:
-            with np.load(io.BytesIO(arrays)) as npz:
-                samples = {k.removeprefix("sample__"): npz[k] for k in npz.files}
+        _exact_keys(data, _PROFILE_KEYS, "reference profile")
+        n_rows = _stored_int(data["n_rows"], "reference profile key 'n_rows'", minimum=1)
+        bins = _stored_int(data["bins"], "reference profile key 'bins'", minimum=1)
+        target = data["target"]
+        if target is not None and not (isinstance(target, str) and target):
+            raise ProfileError(
+                f"reference profile key 'target' must be a column name or null; got {target!r}"
+            )
+        if target is None:
+            if data["target_rate"] is not None:
+                raise ProfileError(
+                    "reference profile key 'target_rate' must be null when 'target' is null; "
+                    f"got {data['target_rate']!r}"
+                )
+            target_rate = None
+        else:
+            target_rate = _stored_float(
+                data["target_rate"], "reference profile key 'target_rate'", low=0.0, high=1.0
+            )
+        entries = data["features"]
+        if not isinstance(entries, dict) or not entries:
+            raise ProfileError(
+                "reference profile key 'features' must be a non-empty dict of feature name to "
+                f"profile; got {entries!r:.80}"
+            )
+        samples = _load_samples(arrays)
         feats: dict[str, FeatureProfile] = {}
-        for name, e in data["features"].items():
-            counts = np.asarray(e["counts"], dtype=np.int64)
-            if e["type"] == "numeric":
-                if name not in samples:
-                    raise ProfileError(f"reference profile has no stored sample for {name!r}")
-                feats[name] = NumericProfile(
-                    edges=np.asarray(e["edges"], dtype=np.float64),
-                    counts=counts,
-                    n_rows=e["n_rows"],
-                    n_missing=e["n_missing"],
-                    sorted_sample=samples[name],
-                    mean=e.get("mean"),
-                    std=e.get("std"),
-                    concept=e.get("concept", {}),
-                )
-            else:
-                feats[name] = CategoricalProfile(
-                    categories=tuple(e["categories"]),
-                    counts=counts,
-                    n_rows=e["n_rows"],
-                    n_missing=e["n_missing"],
-                    concept=e.get("concept", {}),
-                )
-        return cls(
-            features=feats,
-            n_rows=data["n_rows"],
-            bins=data["bins"],
-            target=data.get("target"),
-            target_rate=data.get("target_rate"),
+        for name, e in entries.items():
+            if not isinstance(name, str) or not name:
+                raise ProfileError(f"reference profile feature name {name!r} is not a string")
+            feats[name] = _stored_feature(name, e, n_rows, bins, target is not None, samples)
+        unknown = sorted(set(samples) - {n for n, f in feats.items() if f.kind == "numeric"})
+        if unknown:
+            raise ProfileError(
+                f"reference profile arrays hold samples for {', '.join(map(repr, unknown))}, "
+                "which are not numeric features of the profile"
+            )
+        return cls(features=feats, n_rows=n_rows, bins=bins, target=target, target_rate=target_rate)
+
+
+_PROFILE_KEYS = ("format", "n_rows", "bins", "target", "target_rate", "features")
+_FEATURE_KEYS = {
+    "numeric": (
+        "type",
+        "counts",
+        "n_rows",
+        "n_missing",
+        "concept",
+        "edges",
+        "mean",
+        "std",
+        "sample_size",
+    ),
+    "categorical": ("type", "counts", "n_rows", "n_missing", "concept", "categories"),
+}
+_CONCEPT_KEYS = ("mutual_information", "correlation", "target_rate_by_bin")
+_SAMPLE_PREFIX = "sample__"
+_RATE_SLACK = 1e-9
+"""Rounding room for a stored correlation or mutual information at its bound."""
+
+
+def _exact_keys(entry: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    missing = [k for k in keys if k not in entry]
+    unknown = sorted(str(k) for k in entry if k not in keys)
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"lacks key(s) {', '.join(map(repr, missing))}")
+        if unknown:
+            parts.append(f"has unknown key(s) {', '.join(map(repr, unknown))}")
+        raise ProfileError(
+            f"{where} {' and '.join(parts)}; expected exactly {', '.join(keys)} "
+            "(rebuild the profile for this model version)"
         )
+
+
+def _stored_int(value: Any, where: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ProfileError(f"{where} must be an integer >= {minimum}; got {value!r:.80}")
+    return int(value)
+
+
+def _stored_float(
+    value: Any,
+    where: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    optional: bool = False,
+) -> float | None:
+    if value is None and optional:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    number = float(value) if ok else math.nan
+    if not (
+        ok
+        and math.isfinite(number)
+        and (low is None or number >= low)
+        and (high is None or number <= high)
+    ):
+        bounds = f" in [{low:g}, {high:g}]" if low is not None and high is not None else ""
+        bounds = bounds or (f" >= {low:g}" if low is not None else "")
+        none = " or null" if optional else ""
+        raise ProfileError(f"{where} must be a finite number{bounds}{none}; got {value!r:.80}")
+    return number
+
+
+def _stored_list(value: Any, where: str) -> list:
+    if not isinstance(value, list):
+        raise ProfileError(f"{where} must be a list; got {type(value).__name__}")
+    return value
+
+
+def _load_samples(arrays: bytes | None) -> dict[str, np.ndarray]:
+    """The sorted samples of the numeric features; bytes that are not the npz archive
+    :meth:`ReferenceProfile.arrays_bytes` writes are a :class:`ProfileError`."""
+    if arrays is None or len(arrays) == 0:
+        return {}
+    if not isinstance(arrays, bytes | bytearray | memoryview):
+        raise ProfileError(
+            f"reference profile arrays must be bytes (an npz archive); got {type(arrays).__name__}"
+        )
+    try:
+        with np.load(io.BytesIO(bytes(arrays)), allow_pickle=False) as npz:
+            loaded = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ProfileError(
+            f"reference profile arrays are not a readable npz archive ({type(exc).__name__}: "
+            f"{exc}); rebuild the profile for this model version"
+        ) from exc
+    samples: dict[str, np.ndarray] = {}
+    for key, arr in loaded.items():
+        if not key.startswith(_SAMPLE_PREFIX):
+            raise ProfileError(
+                f"reference profile arrays hold {key!r}; expected only {_SAMPLE_PREFIX}<feature>"
+            )
+        samples[key.removeprefix(_SAMPLE_PREFIX)] = arr
+    return samples
+
+
+def _stored_feature(
+    name: str,
+    e: Any,
+    n_rows: int,
+    bins: int,
+    has_target: bool,
+    samples: dict[str, np.ndarray],
+) -> FeatureProfile:
+    where = f"reference profile feature {name!r}"
+    if not isinstance(e, dict):
+        raise ProfileError(f"{where} must be a dict; got {type(e).__name__}")
+    kind = e.get("type")
+    if kind not in FEATURE_TYPES:
+        raise ProfileError(f"{where} key 'type' must be one of {FEATURE_TYPES}; got {kind!r:.80}")
+    _exact_keys(e, _FEATURE_KEYS[kind], where)
+    raw_counts = _stored_list(e["counts"], f"{where} key 'counts'")
+    for c in raw_counts:
+        _stored_int(c, f"{where} key 'counts' entry")
+    counts = np.asarray(raw_counts, dtype=np.int64)
+    feature_rows = _stored_int(e["n_rows"], f"{where} key 'n_rows'", minimum=1)
+    if feature_rows != n_rows:
+        raise ProfileError(
+            f"{where} key 'n_rows' is {feature_rows}, but the profile has {n_rows} rows"
+        )
+    n_missing = _stored_int(e["n_missing"], f"{where} key 'n_missing'")
+    if n_missing >= n_rows:
+        raise ProfileError(
+            f"{where} key 'n_missing' is {n_missing} of {n_rows} rows; a profiled feature has "
+            "at least one value"
+        )
+    if kind == "numeric":
+        raw_edges = _stored_list(e["edges"], f"{where} key 'edges'")
+        edges = np.asarray(
+            [_stored_float(x, f"{where} key 'edges' entry") for x in raw_edges], dtype=np.float64
+        )
+        if edges.size > bins - 1 or not np.all(edges[1:] > edges[:-1]):
+            raise ProfileError(
+                f"{where} key 'edges' must be at most bins - 1 = {bins - 1} strictly increasing "
+                f"numbers; got {raw_edges!r:.120}"
+            )
+        expected = edges.size + 2
+    else:
+        categories = _stored_list(e["categories"], f"{where} key 'categories'")
+        if not categories or not all(isinstance(c, str) for c in categories):
+            raise ProfileError(f"{where} key 'categories' must be a non-empty list of strings")
+        if len(set(categories)) != len(categories):
+            raise ProfileError(f"{where} key 'categories' holds duplicates")
+        expected = len(categories) + 1
+    if counts.size != expected:
+        what = "len(edges) + 2" if kind == "numeric" else "len(categories) + 1"
+        raise ProfileError(
+            f"{where} key 'counts' has {counts.size} entries; expected {what} = {expected}"
+        )
+    if int(counts.sum()) != n_rows or int(counts[-1]) != n_missing:
+        raise ProfileError(
+            f"{where} key 'counts' sums to {int(counts.sum())} with {int(counts[-1])} missing; "
+            f"expected {n_rows} rows with n_missing {n_missing}"
+        )
+    concept = _stored_concept(e["concept"], where, has_target, counts.size)
+    if kind == "categorical":
+        return CategoricalProfile(
+            categories=tuple(categories),
+            counts=counts,
+            n_rows=n_rows,
+            n_missing=n_missing,
+            concept=concept,
+        )
+    mean = _stored_float(e["mean"], f"{where} key 'mean'", optional=True)
+    std = _stored_float(e["std"], f"{where} key 'std'", low=0.0, optional=True)
+    size = _stored_int(e["sample_size"], f"{where} key 'sample_size'", minimum=1)
+    if size > n_rows - n_missing:
+        raise ProfileError(
+            f"{where} key 'sample_size' is {size}, more than its {n_rows - n_missing} values"
+        )
+    if name not in samples:
+        raise ProfileError(f"reference profile has no stored sample for {name!r}")
+    sample = samples[name]
+    if sample.dtype != np.float64 or sample.ndim != 1 or sample.size != size:
+        raise ProfileError(
+            f"{where}: the stored sample must be a 1-D float64 array of sample_size {size}; got "
+            f"dtype {sample.dtype}, shape {sample.shape}"
+        )
+    if not np.all(np.isfinite(sample)) or not np.all(sample[1:] >= sample[:-1]):
+        raise ProfileError(f"{where}: the stored sample must be finite and sorted ascending")
+    if edges.size and (edges[0] < sample[0] or edges[-1] > sample[-1]):
+        raise ProfileError(
+            f"{where} key 'edges' lie outside the sample's range [{sample[0]:g}, {sample[-1]:g}]"
+        )
+    return NumericProfile(
+        edges=edges,
+        counts=counts,
+        n_rows=n_rows,
+        n_missing=n_missing,
+        sorted_sample=sample,
+        mean=mean,
+        std=std,
+        concept=concept,
+    )
+
+
+def _stored_concept(concept: Any, where: str, has_target: bool, n_bins: int) -> dict[str, Any]:
+    """{} without a target; else MI, correlation and one rate (or null) per bin."""
+    where = f"{where} key 'concept'"
+    if not isinstance(concept, dict):
+        raise ProfileError(f"{where} must be a dict; got {type(concept).__name__}")
+    if not has_target:
+        if concept:
+            raise ProfileError(f"{where} must be empty: the profile has no target")
+        return {}
+    _exact_keys(concept, _CONCEPT_KEYS, where)
+    mi = _stored_float(
+        concept["mutual_information"], f"{where} 'mutual_information'", low=-_RATE_SLACK
+    )
+    corr = _stored_float(
+        concept["correlation"],
+        f"{where} 'correlation'",
+        low=-1 - _RATE_SLACK,
+        high=1 + _RATE_SLACK,
+        optional=True,
+    )
+    rates = _stored_list(concept["target_rate_by_bin"], f"{where} 'target_rate_by_bin'")
+    if len(rates) != n_bins:
+        raise ProfileError(
+            f"{where} 'target_rate_by_bin' has {len(rates)} entries for {n_bins} bins"
+        )
+    checked = [
+        _stored_float(r, f"{where} 'target_rate_by_bin' entry", low=0.0, high=1.0, optional=True)
+        for r in rates
+    ]
+    return {"mutual_information": mi, "correlation": corr, "target_rate_by_bin": checked}
 
 
 @dataclass(frozen=True)
