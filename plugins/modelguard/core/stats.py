@@ -414,6 +414,7 @@ def psi(reference: Any, current: Any, *, bins: int = 10, categorical: bool = Fal
         raise DataValidationError(
             "reference has no non-missing value; numeric PSI needs reference values for its bins"
         )
+    _require_finite_reference(ref_valid, "reference")
     edges = quantile_edges(ref_valid, bins)
     return psi_from_counts(bin_counts(ref, edges), bin_counts(cur, edges))
 
