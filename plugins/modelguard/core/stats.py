@@ -159,7 +159,8 @@ def _category_kind(values: Any, label: str) -> str:
         floats = pd.Series(values).to_numpy(dtype=np.float64, na_value=np.nan)
         return _integral_floats(floats[~np.isnan(floats)], label, dtype)
     if pdt.is_object_dtype(dtype):
-        inferred = pdt.infer_dtype(values, skipna=True)
+        objects = np.asarray(values, dtype=object)
+        inferred = pdt.infer_dtype(objects[~pd.isna(objects)], skipna=False)
         if inferred in ("string", "empty"):
             return "string"
         if inferred == "integer":
@@ -693,16 +694,17 @@ def _class_labels(values: Any, name: str) -> np.ndarray:
         missing = None
     kind = arr.dtype.kind
     if kind == "O":
-        inferred = pdt.infer_dtype(arr, skipna=True)
+        if missing is None:
+            missing = np.asarray(pd.isna(arr), dtype=bool)
+        _refuse_missing_labels(missing, name)
+        inferred = pdt.infer_dtype(arr, skipna=False)
         if inferred not in ("boolean", "integer", "floating", "mixed-integer-float", "empty"):
             raise DataValidationError(
                 f"{name} must hold class labels 0/1 (bool, ints or floats, one kind); it holds "
                 f"values of types {', '.join(_type_names(arr))} (strings such as '1' are not "
                 "labels: convert them with astype(int))"
             )
-        if missing is None:
-            missing = np.fromiter((_is_missing(v) for v in arr.tolist()), bool, count=arr.size)
-        present = np.asarray(arr[~missing].tolist(), dtype=np.float64)
+        present = np.asarray(arr.tolist(), dtype=np.float64)
     elif kind in "biuf":
         if missing is None:
             missing = np.isnan(arr) if kind == "f" else np.zeros(arr.shape, dtype=bool)
@@ -714,13 +716,7 @@ def _class_labels(values: Any, name: str) -> np.ndarray:
             if arr.size
             else f"{name} must hold class labels 0/1; its dtype is {arr.dtype}"
         )
-    n_missing = int(np.count_nonzero(missing))
-    if n_missing:
-        raise DataValidationError(
-            f"{name} has {n_missing} missing value(s) (None/NaN) among {arr.size} rows; McNemar "
-            "compares class labels row by row, so pass only rows with a label and two "
-            "predictions"
-        )
+    _refuse_missing_labels(missing, name)
     between = (present > 0) & (present < 1)
     other = ~between & (present != 0) & (present != 1)
     if between.any():
@@ -737,6 +733,16 @@ def _class_labels(values: Any, name: str) -> np.ndarray:
             f"value(s) are other numbers (e.g. {examples})"
         )
     return present == 1
+
+
+def _refuse_missing_labels(missing: np.ndarray, name: str) -> None:
+    n_missing = int(np.count_nonzero(missing))
+    if n_missing:
+        raise DataValidationError(
+            f"{name} has {n_missing} missing value(s) (None/NaN/NA) among {missing.size} rows; "
+            "McNemar compares class labels row by row, so pass only rows with a label and two "
+            "predictions"
+        )
 
 
 def mcnemar(
