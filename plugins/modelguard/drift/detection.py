@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,9 +214,17 @@ def _exact_keys(entry: dict[str, Any], keys: tuple[str, ...], where: str) -> Non
         )
 
 
+_MAX_STORED_INT = 2**53
+"""Row counts beyond this are not real (and would overflow int64 sums)."""
+
+
 def _stored_int(value: Any, where: str, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ProfileError(f"{where} must be an integer >= {minimum}; got {value!r:.80}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not minimum <= value <= _MAX_STORED_INT
+    ):
+        raise ProfileError(f"{where} must be an integer in [{minimum}, 2**53]; got {value!r:.80}")
     return int(value)
 
 
@@ -265,7 +271,9 @@ def _load_samples(arrays: bytes | None) -> dict[str, np.ndarray]:
     try:
         with np.load(io.BytesIO(bytes(arrays)), allow_pickle=False) as npz:
             loaded = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: numpy's zip, zlib and header
+        # parsers raise a dozen types (BadZipFile, zlib.error, SyntaxError from the header's
+        # literal_eval, ValueError, EOFError, ...); each one means "not a readable archive"
         raise ProfileError(
             f"reference profile arrays are not a readable npz archive ({type(exc).__name__}: "
             f"{exc}); rebuild the profile for this model version"
