@@ -436,3 +436,22 @@ def test_round_trip_through_json_and_npz_is_identical(frame, with_target, bins, 
     assert ReferenceProfile.from_stored(profile.to_json(), profile.arrays_bytes()).to_json() == (
         profile.to_json()
     )
+
+
+@pytest.mark.parametrize("sample", [1, 2, 3])
+@pytest.mark.parametrize("bins", [1, 2, 10])
+def test_round_trip_with_tiny_samples(sample, bins):
+    """A sample of one value keeps only the minimum (found by Hypothesis: the edge check must
+    not demand the maximum then)."""
+    frame = pd.DataFrame(
+        {
+            "size": [0.0, 0.0, 0.0, -1.0, 5.0],
+            "text": ["a", None, None, "b", "a"],
+            "code": [0, 0, 0, 1, 2],
+            "engaged": [0, 1, 0, 1, 0],
+        }
+    )
+    features = {"size": "numeric", "text": "categorical", "code": "categorical"}
+    profile = build_reference_profile(frame, features, bins=bins, sample_size=sample)
+    loaded = ReferenceProfile.from_stored(profile.to_json(), profile.arrays_bytes())
+    assert same(loaded, profile)

@@ -65,9 +65,24 @@ def _one_d(values: Any, name: str) -> np.ndarray:
 
 
 def _float_1d(values: Any, name: str) -> np.ndarray:
-    """Numeric values as float64, None/NaN/pandas.NA becoming NaN."""
+    """Numeric values as float64, None/NaN/pandas.NA becoming NaN; datetimes are refused
+    (numpy would silently turn them into day or nanosecond counts)."""
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        if not isinstance(values, np.ndarray) and not hasattr(values, "to_numpy"):
+            values = np.asarray(values)  # lists: see their dtype before casting
+    except (TypeError, ValueError) as exc:
+        raise DataValidationError(f"{name} must be a column of numbers ({exc})") from None
+    if getattr(getattr(values, "dtype", None), "kind", None) in ("m", "M"):
+        raise DataValidationError(
+            f"{name} must be numeric; it holds {values.dtype} values: derive a number from them "
+            "(e.g. an age in hours) first"
+        )
+    try:
+        if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+            # pandas Series / extension arrays: Int64 or Float64 with pandas.NA included
+            arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataValidationError(
             f"{name} must be numeric (missing values as None/NaN); it holds values that are "

@@ -372,7 +372,8 @@ def _stored_feature(
         )
     if not np.all(np.isfinite(sample)) or not np.all(sample[1:] >= sample[:-1]):
         raise ProfileError(f"{where}: the stored sample must be finite and sorted ascending")
-    if edges.size and (edges[0] < sample[0] or edges[-1] > sample[-1]):
+    # the sample keeps the reference minimum, and the maximum when it holds two values or more
+    if edges.size and (edges[0] < sample[0] or (size > 1 and edges[-1] > sample[-1])):
         raise ProfileError(
             f"{where} key 'edges' lie outside the sample's range [{sample[0]:g}, {sample[-1]:g}]"
         )
