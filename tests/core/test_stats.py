@@ -680,11 +680,15 @@ def test_mcnemar_result_unpacks_and_is_frozen():
         result.b = 1  # type: ignore[misc]
 
 
-def test_mcnemar_with_string_labels_and_lists():
-    y, champion, challenger = mcnemar_rows(4, 9, labels=("churn", "stay"))
+def test_mcnemar_with_lists_and_series_and_refuses_string_labels():
+    y, champion, challenger = mcnemar_rows(4, 9)
     result = stats.mcnemar(list(y), pd.Series(champion), challenger)
     assert (result.b, result.c) == (4, 9)
     assert result.pvalue == pytest.approx(sps.binomtest(4, 13, 0.5).pvalue, rel=1e-10)
+    # issue 10: the gate compares class labels 0/1; strings ("1" never equals 1) are refused
+    y, champion, challenger = mcnemar_rows(4, 9, labels=("churn", "stay"))
+    with pytest.raises(DataValidationError, match="y_true must hold class labels 0/1"):
+        stats.mcnemar(list(y), pd.Series(champion), challenger)
 
 
 def test_mcnemar_rejects_length_mismatch_and_empty_input():

@@ -34,6 +34,7 @@ __all__ = [
     "check_threshold",
     "positive_probabilities",
     "require_predict_proba",
+    "require_unique_columns",
     "score_model",
     "scores_from_probabilities",
 ]
@@ -171,6 +172,7 @@ def binary_labels(frame: Any, target: str, what: str) -> np.ndarray:
         raise DataValidationError(
             f"target column {target!r} is not in the {what}; its columns are: {shown or '(none)'}"
         )
+    require_unique_columns(frame, what)
     n = len(frame)
     if n == 0:
         raise DataValidationError(f"the {what} is empty (0 rows); evaluation needs labelled rows")
@@ -198,6 +200,21 @@ def binary_labels(frame: Any, target: str, what: str) -> np.ndarray:
             f"values, e.g. {', '.join(examples)}"
         )
     return np.asarray(values, dtype=np.float64).astype(np.int8)
+
+
+def require_unique_columns(frame: Any, what: str) -> None:
+    """:class:`DataValidationError` naming the column names that occur more than once in
+    ``frame`` (``what`` in the message): ``frame[name]`` would be a frame, not a column, and a
+    model or a profile would silently see one of the copies."""
+    columns = frame.columns
+    if columns.is_unique:
+        return
+    duplicated = list(dict.fromkeys(str(c) for c in columns[columns.duplicated()]))
+    shown = ", ".join(repr(c) for c in duplicated[:10]) + (", ..." if len(duplicated) > 10 else "")
+    raise DataValidationError(
+        f"the {what} has duplicated column name(s) {shown}; every column name must occur "
+        "once (rename or drop the copies)"
+    )
 
 
 def _is_binary_label(value: Any) -> bool:

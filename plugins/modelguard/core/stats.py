@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections import Counter
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +25,7 @@ __all__ = [
     "benjamini_hochberg",
     "bin_counts",
     "bin_counts_sorted",
+    "category_codes",
     "chi2_from_counts",
     "chi2_test",
     "cramers_v",
@@ -44,8 +44,11 @@ PROPORTION_FLOOR = 1e-4
 KS_EXACT_MAX_N = 10_000
 """Up to this many values in both samples the KS p-value is scipy's exact one."""
 
-_MISSING = object()
-"""Key of the missing-value category (None, NaN, NaT, pandas.NA) in categorical counts."""
+_CATEGORY_RULE = (
+    "categories are compared by their text, so a categorical column holds strings or integer "
+    "codes (ints, or floats with integer values such as an int column with missing values), "
+    "one kind per column"
+)
 
 
 # --------------------------------------------------------------------------- input helpers
@@ -62,9 +65,24 @@ def _one_d(values: Any, name: str) -> np.ndarray:
 
 
 def _float_1d(values: Any, name: str) -> np.ndarray:
-    """Numeric values as float64, None/NaN/pandas.NA becoming NaN."""
+    """Numeric values as float64, None/NaN/pandas.NA becoming NaN; datetimes are refused
+    (numpy would silently turn them into day or nanosecond counts)."""
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        if not isinstance(values, np.ndarray) and not hasattr(values, "to_numpy"):
+            values = np.asarray(values)  # lists: see their dtype before casting
+    except (TypeError, ValueError) as exc:
+        raise DataValidationError(f"{name} must be a column of numbers ({exc})") from None
+    if getattr(getattr(values, "dtype", None), "kind", None) in ("m", "M"):
+        raise DataValidationError(
+            f"{name} must be numeric; it holds {values.dtype} values: derive a number from them "
+            "(e.g. an age in hours) first"
+        )
+    try:
+        if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+            # pandas Series / extension arrays: Int64 or Float64 with pandas.NA included
+            arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataValidationError(
             f"{name} must be numeric (missing values as None/NaN); it holds values that are "
@@ -80,6 +98,21 @@ def _float_1d(values: Any, name: str) -> np.ndarray:
 def _drop_nan(arr: np.ndarray) -> np.ndarray:
     mask = np.isnan(arr)
     return arr[~mask] if mask.any() else arr
+
+
+def _require_finite_reference(arr: np.ndarray, name: str) -> None:
+    """Reference values must be finite: bin edges are their quantiles, and an infinite edge
+    (or one interpolated between infinities) bins nothing and cannot be stored as JSON. In a
+    current sample +-inf are legitimate extremes that fall in the open outer bins."""
+    infinite = np.isinf(arr)
+    n_infinite = int(np.count_nonzero(infinite))
+    if n_infinite:
+        n_pos = int(np.count_nonzero(arr[infinite] > 0))
+        raise DataValidationError(
+            f"{name} holds {n_infinite} infinite value(s) ({n_pos} +inf, "
+            f"{n_infinite - n_pos} -inf); reference values must be finite (missing as NaN) "
+            "because the bin edges are their quantiles: drop or cap them"
+        )
 
 
 def _check_bins(bins: int) -> int:
@@ -116,6 +149,73 @@ def _counts_1d(counts: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _category_kind(values: Any, label: str) -> str:
+    """ "string", "integer" or "float" (integer codes held as floats) for a categorical column;
+    any other content is a :class:`DataValidationError` naming ``label`` and what it holds.
+
+    Categories are keyed by their text (a reference of int codes and a window of the same
+    codes read back as strings agree), so a column whose values would collide as text or as
+    hash keys (``True == 1 == 1.0``; ``1`` and ``"1"``) is refused instead of merged.
+    """
+    import pandas as pd
+    from pandas.api import types as pdt
+
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _category_kind(dtype.categories, f"{label} (its categories)")
+    if pdt.is_bool_dtype(dtype):
+        raise DataValidationError(
+            f"{label} is categorical but its column has dtype {dtype} (true/false); "
+            f"{_CATEGORY_RULE}: cast it to str, or declare it numeric (0/1)"
+        )
+    if pdt.is_integer_dtype(dtype):
+        return "integer"
+    if pdt.is_float_dtype(dtype):
+        floats = pd.Series(values).to_numpy(dtype=np.float64, na_value=np.nan)
+        return _integral_floats(floats[~np.isnan(floats)], label, dtype)
+    if pdt.is_object_dtype(dtype):
+        objects = np.asarray(values, dtype=object)
+        inferred = pdt.infer_dtype(objects[~pd.isna(objects)], skipna=False)
+        if inferred in ("string", "empty"):
+            return "string"
+        if inferred == "integer":
+            return "integer"
+        if inferred in ("floating", "mixed-integer-float"):
+            present = [v for v in np.asarray(values, dtype=object).tolist() if not _is_missing(v)]
+            return _integral_floats(np.asarray(present, dtype=np.float64), label, dtype)
+        types = _type_names(values)
+        raise DataValidationError(
+            f"{label} is categorical but its values are of types {', '.join(types)}; "
+            f"{_CATEGORY_RULE}: cast the column to str"
+        )
+    if pdt.is_string_dtype(dtype):
+        return "string"
+    raise DataValidationError(
+        f"{label} is categorical but its column has dtype {dtype}; {_CATEGORY_RULE}: derive "
+        "a string or an integer code from it"
+    )
+
+
+def _integral_floats(present: np.ndarray, label: str, dtype: Any) -> str:
+    fractional = ~np.isfinite(present) | (present != np.floor(present))
+    n_bad = int(np.count_nonzero(fractional))
+    if n_bad:
+        examples = ", ".join(repr(float(v)) for v in np.unique(present[fractional])[:3])
+        raise DataValidationError(
+            f"{label} is categorical but its column has dtype {dtype} with {n_bad} non-integer "
+            f"value(s) (e.g. {examples}); {_CATEGORY_RULE}"
+        )
+    return "float"
+
+
+def _type_names(values: Any) -> list[str]:
+    """The distinct Python types of the non-missing values, for an error message."""
+    seen = {
+        type(v).__name__ for v in np.asarray(values, dtype=object).tolist() if not _is_missing(v)
+    }
+    return sorted(seen)
+
+
 def _is_missing(value: Any) -> bool:
     """None, NaN, NaT and pandas.NA (whose self-comparison is itself missing)."""
     if value is None:
@@ -126,35 +226,43 @@ def _is_missing(value: Any) -> bool:
         return True
 
 
-def _category_counts(values: Any, name: str) -> tuple[dict[Hashable, int], int]:
-    """Counts per category and the number of missing values.
+def category_codes(values: Any, label: str) -> tuple[np.ndarray, list[str]]:
+    """Per-row category index (-1 = missing: None, NaN, NaT, pandas.NA) and the categories
+    as unique strings, in order of first appearance.
 
-    numpy-typed columns go through np.unique (fast); object columns (strings with None, mixed
-    types, pandas extension arrays) through a Counter, whose keys are then checked for
-    missingness one by one - there are few keys, not one per row.
+    The one definition of a category, shared by :func:`psi` / :func:`chi2_test`, the drift
+    profile and concept drift: a category is the text of a string or integer code (an
+    integral float such as ``2.0`` is the code ``"2"``). Booleans, non-integer floats,
+    datetimes, bytes and columns mixing strings with numbers are refused
+    (:class:`DataValidationError` naming ``label``), since their values would merge or
+    collide as keys. Accepts lists, numpy arrays, pandas Series and extension arrays.
     """
-    arr = _one_d(values, name)
-    kind = arr.dtype.kind
-    if kind == "O":
-        counter = Counter(arr.tolist())
-        counts: dict[Hashable, int] = {}
-        n_missing = 0
-        for key, count in counter.items():
-            if _is_missing(key):
-                n_missing += count
-            else:
-                counts[key] = counts.get(key, 0) + count
-        return counts, n_missing
-    if kind in "fc":
-        missing = np.isnan(arr)
-    elif kind in "mM":
-        missing = np.isnat(arr)
+    import pandas as pd
+
+    if not isinstance(values, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        values = _one_d(values, label)
+    elif values.ndim != 1:
+        raise DataValidationError(f"{label} must be one-dimensional (a column of values)")
+    kind = _category_kind(values, label)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if kind == "float":
+        labels = [str(int(u)) for u in np.asarray(uniques, dtype=np.float64)]
     else:
-        missing = np.zeros(arr.shape, dtype=bool)
-    n_missing = int(np.count_nonzero(missing))
-    present = arr[~missing] if n_missing else arr
-    keys, key_counts = np.unique(present, return_counts=True)
-    return dict(zip(keys.tolist(), key_counts.tolist(), strict=True)), n_missing
+        labels = [str(u) for u in uniques]
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(set(labels)) != len(labels):  # e.g. np.int64 and int of one value: merge by text
+        first: dict[str, int] = {}
+        remap = np.array([first.setdefault(t, len(first)) for t in labels], dtype=np.int64)
+        codes = np.where(codes < 0, -1, remap[np.maximum(codes, 0)])
+        labels = list(first)
+    return codes, labels
+
+
+def _category_counts(values: Any, name: str) -> tuple[dict[str, int], int]:
+    """Counts per category (by :func:`category_codes`) and the number of missing values."""
+    codes, labels = category_codes(values, name)
+    counts = np.bincount(codes + 1, minlength=len(labels) + 1)
+    return dict(zip(labels, counts[1:].tolist(), strict=True)), int(counts[0])
 
 
 def _aligned_category_counts(reference: Any, current: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -186,9 +294,22 @@ def _sorted_linear_quantiles(sorted_values: np.ndarray, probs: np.ndarray) -> np
     gamma = virtual - previous_idx
     lo = sorted_values[previous_idx]
     hi = sorted_values[following_idx]
-    diff = hi - lo
-    with np.errstate(invalid="ignore"):
-        return np.where(gamma >= 0.5, hi - diff * (1 - gamma), lo + diff * gamma)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = hi - lo
+        out = np.where(gamma >= 0.5, hi - diff * (1 - gamma), lo + diff * gamma)
+    return _fix_overflow(out, lo, hi, gamma)
+
+
+def _fix_overflow(out: np.ndarray, lo: np.ndarray, hi: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """Interpolating between finite values beyond +-8.9e307 overflows ``hi - lo``; those
+    quantiles are recomputed as ``lo * (1 - gamma) + hi * gamma``, which cannot overflow (the
+    others keep numpy's arithmetic, bit for bit)."""
+    bad = ~np.isfinite(out) & np.isfinite(lo) & np.isfinite(hi)
+    if bad.any():
+        g = gamma[bad]
+        out = out.copy()
+        out[bad] = np.clip(lo[bad] * (1 - g) + hi[bad] * g, lo[bad], hi[bad])
+    return out
 
 
 def quantile_edges(
@@ -196,10 +317,10 @@ def quantile_edges(
 ) -> np.ndarray:
     """Interior PSI bin edges: the unique interior reference quantiles (numpy 'linear').
 
-    Missing values are ignored. With ``assume_sorted=True`` the input must be ascending (NaN,
-    if any, at the end as numpy.sort puts it); the quantiles are then read off by index, which
-    avoids numpy.quantile's O(n) partition of a copy. Edges that come out NaN (interpolating
-    between infinities) are dropped: they could only add a bin that is always empty.
+    Missing values are ignored; infinite ones are a :class:`DataValidationError` (an infinite
+    edge bins nothing and cannot be stored). With ``assume_sorted=True`` the input must be
+    ascending (NaN, if any, at the end as numpy.sort puts it); the quantiles are then read off
+    by index, which avoids numpy.quantile's O(n) partition of a copy.
     """
     bins = _check_bins(bins)
     arr = _float_1d(reference_values, "reference_values")
@@ -218,21 +339,23 @@ def quantile_edges(
         raise DataValidationError(
             "reference_values has no non-missing value; PSI bin edges need at least one"
         )
+    _require_finite_reference(valid, "reference_values")
     if bins == 1:
         return np.empty(0, dtype=np.float64)
     if assume_sorted:
         quantiles = _sorted_linear_quantiles(valid, probs)
     else:
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
             quantiles = np.quantile(valid, probs)
-    edges = np.unique(quantiles[1:-1])
-    return edges[~np.isnan(edges)]
+        if not np.all(np.isfinite(quantiles)):  # overflow near the float limits
+            quantiles = _sorted_linear_quantiles(np.sort(valid), probs)
+    return np.unique(quantiles[1:-1])
 
 
 def _check_edges(edges: Any) -> np.ndarray:
     arr = _float_1d(edges, "edges")
-    if np.any(np.isnan(arr)) or not np.all(arr[1:] > arr[:-1]):
-        raise DataValidationError("edges must be strictly increasing and free of NaN")
+    if not np.all(np.isfinite(arr)) or not np.all(arr[1:] > arr[:-1]):
+        raise DataValidationError("edges must be finite and strictly increasing")
     return arr
 
 
@@ -292,7 +415,9 @@ def psi(reference: Any, current: Any, *, bins: int = 10, categorical: bool = Fal
     """PSI of current against reference.
 
     Numeric: bins from the reference quantiles (:func:`quantile_edges`), missing values as one
-    extra bin. Categorical: one bin per category of the union of both samples plus missing.
+    extra bin; the reference must be finite, a current +-inf falls in an outer bin.
+    Categorical: one bin per category (:func:`category_codes`) of the union of both samples
+    plus missing.
     """
     if categorical:
         ref_counts, cur_counts = _aligned_category_counts(reference, current)
@@ -305,6 +430,7 @@ def psi(reference: Any, current: Any, *, bins: int = 10, categorical: bool = Fal
         raise DataValidationError(
             "reference has no non-missing value; numeric PSI needs reference values for its bins"
         )
+    _require_finite_reference(ref_valid, "reference")
     edges = quantile_edges(ref_valid, bins)
     return psi_from_counts(bin_counts(ref, edges), bin_counts(cur, edges))
 
@@ -562,18 +688,93 @@ class McNemarResult:
         return iter((self.statistic, self.pvalue, self.b, self.c, self.method))
 
 
+def _class_labels(values: Any, name: str) -> np.ndarray:
+    """``values`` as a bool array of 0/1 class labels (bool, ints 0/1, floats 0.0/1.0).
+
+    Anything else is a :class:`DataValidationError` naming ``name``, with counts and examples:
+    missing values (a NaN label compared with ``==`` would count as wrong for both models),
+    probabilities (values strictly between 0 and 1: apply the decision threshold first),
+    strings (``"1" != 1``), columns mixing booleans or strings with numbers, other numbers.
+    """
+    import pandas as pd
+    from pandas.api import types as pdt
+
+    if isinstance(values, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        if values.ndim != 1:
+            raise DataValidationError(f"{name} must be one-dimensional (a column of labels)")
+        missing = np.asarray(pd.isna(values), dtype=bool)
+        arr = np.asarray(values, dtype=object) if missing.any() else np.asarray(values)
+    else:
+        arr = _one_d(values, name)
+        missing = None
+    kind = arr.dtype.kind
+    if kind == "O":
+        if missing is None:
+            missing = np.asarray(pd.isna(arr), dtype=bool)
+        _refuse_missing_labels(missing, name)
+        inferred = pdt.infer_dtype(arr, skipna=False)
+        if inferred not in ("boolean", "integer", "floating", "mixed-integer-float", "empty"):
+            raise DataValidationError(
+                f"{name} must hold class labels 0/1 (bool, ints or floats, one kind); it holds "
+                f"values of types {', '.join(_type_names(arr))} (strings such as '1' are not "
+                "labels: convert them with astype(int))"
+            )
+        present = np.asarray(arr.tolist(), dtype=np.float64)
+    elif kind in "biuf":
+        if missing is None:
+            missing = np.isnan(arr) if kind == "f" else np.zeros(arr.shape, dtype=bool)
+        present = arr[~missing].astype(np.float64)
+    else:
+        raise DataValidationError(
+            f"{name} must hold class labels 0/1 (bool, ints or floats); its dtype is "
+            f"{arr.dtype} (e.g. {arr[0]!r})"
+            if arr.size
+            else f"{name} must hold class labels 0/1; its dtype is {arr.dtype}"
+        )
+    _refuse_missing_labels(missing, name)
+    between = (present > 0) & (present < 1)
+    other = ~between & (present != 0) & (present != 1)
+    if between.any():
+        examples = ", ".join(f"{v:g}" for v in np.unique(present[between])[:3])
+        raise DataValidationError(
+            f"{name} holds {int(np.count_nonzero(between))} value(s) strictly between 0 and 1 "
+            f"(e.g. {examples}): these are probabilities, not class labels; apply the decision "
+            "threshold first (proba >= threshold)"
+        )
+    if other.any():
+        examples = ", ".join(repr(float(v)) for v in np.unique(present[other])[:3])
+        raise DataValidationError(
+            f"{name} must hold only the class labels 0 and 1; {int(np.count_nonzero(other))} "
+            f"value(s) are other numbers (e.g. {examples})"
+        )
+    return present == 1
+
+
+def _refuse_missing_labels(missing: np.ndarray, name: str) -> None:
+    n_missing = int(np.count_nonzero(missing))
+    if n_missing:
+        raise DataValidationError(
+            f"{name} has {n_missing} missing value(s) (None/NaN/NA) among {missing.size} rows; "
+            "McNemar compares class labels row by row, so pass only rows with a label and two "
+            "predictions"
+        )
+
+
 def mcnemar(
     y_true: Any, champion_pred: Any, challenger_pred: Any, *, exact: bool | None = None
 ) -> McNemarResult:
     """McNemar test on the discordant pairs of champion and challenger predictions.
 
-    Exact: two-sided binomial p = min(1, 2 * BinomCDF(min(b, c); b + c, 0.5)). Asymptotic:
-    (|b - c| - 1)^2 / (b + c) against chi2(1). ``exact=None`` picks exact when b + c < 25,
-    where the chi-square approximation is poor. b + c = 0 gives p = 1.
+    All three arrays must hold class labels 0/1 of one row each (bool, ints, or floats 0.0 /
+    1.0; see :func:`_class_labels`): missing values, probabilities and strings are refused,
+    never counted as a wrong prediction. Exact: two-sided binomial p =
+    min(1, 2 * BinomCDF(min(b, c); b + c, 0.5)). Asymptotic: (|b - c| - 1)^2 / (b + c) against
+    chi2(1). ``exact=None`` picks exact when b + c < 25, where the chi-square approximation is
+    poor. b + c = 0 gives p = 1.
     """
-    truth = _one_d(y_true, "y_true")
-    champion = _one_d(champion_pred, "champion_pred")
-    challenger = _one_d(challenger_pred, "challenger_pred")
+    truth = _class_labels(y_true, "y_true")
+    champion = _class_labels(champion_pred, "champion_pred")
+    challenger = _class_labels(challenger_pred, "challenger_pred")
     if not truth.size == champion.size == challenger.size:
         raise DataValidationError(
             "y_true, champion_pred and challenger_pred must have the same length; got "
@@ -581,15 +782,8 @@ def mcnemar(
         )
     if truth.size == 0:
         raise DataValidationError("no rows to compare; McNemar needs at least one labelled row")
-    try:
-        champion_right = np.asarray(champion == truth, dtype=bool)
-        challenger_right = np.asarray(challenger == truth, dtype=bool)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(
-            f"predictions cannot be compared with y_true element by element: {exc}"
-        ) from None
-    if champion_right.shape != truth.shape or challenger_right.shape != truth.shape:
-        raise DataValidationError("predictions cannot be compared with y_true element by element")
+    champion_right = champion == truth
+    challenger_right = challenger == truth
     b = int(np.count_nonzero(champion_right & ~challenger_right))
     c = int(np.count_nonzero(challenger_right & ~champion_right))
     n_discordant = b + c

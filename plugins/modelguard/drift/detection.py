@@ -9,6 +9,7 @@ cost of sorting.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from dataclasses import dataclass, field
@@ -19,10 +20,16 @@ import numpy as np
 from modelguard.config import DriftDetectionConfig, section_with
 from modelguard.core import stats
 from modelguard.core.records import fields_from_dict
+from modelguard.core.scoring import binary_labels, require_unique_columns
 from modelguard.exceptions import DataValidationError, MalformedResultError, ProfileError
 
 FEATURE_TYPES = ("numeric", "categorical")
 MISSING_LABEL = "missing"
+"""Display label of the missing-value bin. A category may have the same text, so the bin is
+identified by position and by ``bins["kinds"]`` (see :data:`BIN_KINDS`), never by this label."""
+BIN_KINDS = ("bin", "category", "new", "missing")
+"""What each entry of a report's ``bins["labels"]`` is: a numeric bin, a reference category, a
+category the reference never saw, or the missing values (always the last entry)."""
 PROFILE_FORMAT = 1
 
 
@@ -112,46 +119,306 @@ class ReferenceProfile:
 
     @classmethod
     def from_stored(cls, data: dict[str, Any], arrays: bytes | None) -> ReferenceProfile:
-        if data.get("format") != PROFILE_FORMAT:
+        """Inverse of :meth:`to_json` and :meth:`arrays_bytes`, validated against the schema.
+
+        A stored profile comes from the registry's database, so it is checked as input:
+        every key present and of its type, no unknown key, counts non-negative integers of
+        the right length summing to ``n_rows``, edges finite and strictly increasing, the
+        sample 1-D, finite, sorted and of its recorded size, rates in [0, 1]. Anything else
+        is a :class:`ProfileError` naming the feature and the key.
+        """
+        if not isinstance(data, dict):
             raise ProfileError(
-                f"reference profile format {data.get('format')!r} is not supported "
+                f"reference profile must be a dict (ReferenceProfile.to_json()); got "
+                f"{type(data).__name__}"
+            )
+        fmt = data.get("format")
+        if isinstance(fmt, bool) or fmt != PROFILE_FORMAT:
+            raise ProfileError(
+                f"reference profile format {fmt!r} is not supported "
                 f"(expected {PROFILE_FORMAT}); rebuild the profile for this model version"
             )
-        samples: dict[str, np.ndarray] = {}
-        if arrays:
-            with np.load(io.BytesIO(arrays)) as npz:
-                samples = {k.removeprefix("sample__"): npz[k] for k in npz.files}
+        _exact_keys(data, _PROFILE_KEYS, "reference profile")
+        n_rows = _stored_int(data["n_rows"], "reference profile key 'n_rows'", minimum=1)
+        bins = _stored_int(data["bins"], "reference profile key 'bins'", minimum=1)
+        target = data["target"]
+        if target is not None and not (isinstance(target, str) and target):
+            raise ProfileError(
+                f"reference profile key 'target' must be a column name or null; got {target!r}"
+            )
+        if target is None:
+            if data["target_rate"] is not None:
+                raise ProfileError(
+                    "reference profile key 'target_rate' must be null when 'target' is null; "
+                    f"got {data['target_rate']!r}"
+                )
+            target_rate = None
+        else:
+            target_rate = _stored_float(
+                data["target_rate"], "reference profile key 'target_rate'", low=0.0, high=1.0
+            )
+        entries = data["features"]
+        if not isinstance(entries, dict) or not entries:
+            raise ProfileError(
+                "reference profile key 'features' must be a non-empty dict of feature name to "
+                f"profile; got {entries!r:.80}"
+            )
+        samples = _load_samples(arrays)
         feats: dict[str, FeatureProfile] = {}
-        for name, e in data["features"].items():
-            counts = np.asarray(e["counts"], dtype=np.int64)
-            if e["type"] == "numeric":
-                if name not in samples:
-                    raise ProfileError(f"reference profile has no stored sample for {name!r}")
-                feats[name] = NumericProfile(
-                    edges=np.asarray(e["edges"], dtype=np.float64),
-                    counts=counts,
-                    n_rows=e["n_rows"],
-                    n_missing=e["n_missing"],
-                    sorted_sample=samples[name],
-                    mean=e.get("mean"),
-                    std=e.get("std"),
-                    concept=e.get("concept", {}),
-                )
-            else:
-                feats[name] = CategoricalProfile(
-                    categories=tuple(e["categories"]),
-                    counts=counts,
-                    n_rows=e["n_rows"],
-                    n_missing=e["n_missing"],
-                    concept=e.get("concept", {}),
-                )
-        return cls(
-            features=feats,
-            n_rows=data["n_rows"],
-            bins=data["bins"],
-            target=data.get("target"),
-            target_rate=data.get("target_rate"),
+        for name, e in entries.items():
+            if not isinstance(name, str) or not name:
+                raise ProfileError(f"reference profile feature name {name!r} is not a string")
+            feats[name] = _stored_feature(name, e, n_rows, bins, target is not None, samples)
+        unknown = sorted(set(samples) - {n for n, f in feats.items() if f.kind == "numeric"})
+        if unknown:
+            raise ProfileError(
+                f"reference profile arrays hold samples for {', '.join(map(repr, unknown))}, "
+                "which are not numeric features of the profile"
+            )
+        return cls(features=feats, n_rows=n_rows, bins=bins, target=target, target_rate=target_rate)
+
+
+_PROFILE_KEYS = ("format", "n_rows", "bins", "target", "target_rate", "features")
+_FEATURE_KEYS = {
+    "numeric": (
+        "type",
+        "counts",
+        "n_rows",
+        "n_missing",
+        "concept",
+        "edges",
+        "mean",
+        "std",
+        "sample_size",
+    ),
+    "categorical": ("type", "counts", "n_rows", "n_missing", "concept", "categories"),
+}
+_CONCEPT_KEYS = ("mutual_information", "correlation", "target_rate_by_bin")
+_SAMPLE_PREFIX = "sample__"
+_RATE_SLACK = 1e-9
+"""Rounding room for a stored correlation or mutual information at its bound."""
+
+
+def _exact_keys(entry: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    missing = [k for k in keys if k not in entry]
+    unknown = sorted(str(k) for k in entry if k not in keys)
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"lacks key(s) {', '.join(map(repr, missing))}")
+        if unknown:
+            parts.append(f"has unknown key(s) {', '.join(map(repr, unknown))}")
+        raise ProfileError(
+            f"{where} {' and '.join(parts)}; expected exactly {', '.join(keys)} "
+            "(rebuild the profile for this model version)"
         )
+
+
+_MAX_STORED_INT = 2**53
+"""Row counts beyond this are not real (and would overflow int64 sums)."""
+
+
+def _stored_int(value: Any, where: str, *, minimum: int = 0) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not minimum <= value <= _MAX_STORED_INT
+    ):
+        raise ProfileError(f"{where} must be an integer in [{minimum}, 2**53]; got {value!r:.80}")
+    return int(value)
+
+
+def _stored_float(
+    value: Any,
+    where: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    optional: bool = False,
+) -> float | None:
+    if value is None and optional:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    number = float(value) if ok else math.nan
+    if not (
+        ok
+        and math.isfinite(number)
+        and (low is None or number >= low)
+        and (high is None or number <= high)
+    ):
+        bounds = f" in [{low:g}, {high:g}]" if low is not None and high is not None else ""
+        bounds = bounds or (f" >= {low:g}" if low is not None else "")
+        none = " or null" if optional else ""
+        raise ProfileError(f"{where} must be a finite number{bounds}{none}; got {value!r:.80}")
+    return number
+
+
+def _stored_list(value: Any, where: str) -> list:
+    if not isinstance(value, list):
+        raise ProfileError(f"{where} must be a list; got {type(value).__name__}")
+    return value
+
+
+def _load_samples(arrays: bytes | None) -> dict[str, np.ndarray]:
+    """The sorted samples of the numeric features; bytes that are not the npz archive
+    :meth:`ReferenceProfile.arrays_bytes` writes are a :class:`ProfileError`."""
+    if arrays is None or len(arrays) == 0:
+        return {}
+    if not isinstance(arrays, bytes | bytearray | memoryview):
+        raise ProfileError(
+            f"reference profile arrays must be bytes (an npz archive); got {type(arrays).__name__}"
+        )
+    try:
+        with np.load(io.BytesIO(bytes(arrays)), allow_pickle=False) as npz:
+            loaded = {k: npz[k] for k in npz.files}
+    except Exception as exc:  # noqa: BLE001 - untrusted bytes: numpy's zip, zlib and header
+        # parsers raise a dozen types (BadZipFile, zlib.error, SyntaxError from the header's
+        # literal_eval, ValueError, EOFError, ...); each one means "not a readable archive"
+        raise ProfileError(
+            f"reference profile arrays are not a readable npz archive ({type(exc).__name__}: "
+            f"{exc}); rebuild the profile for this model version"
+        ) from exc
+    samples: dict[str, np.ndarray] = {}
+    for key, arr in loaded.items():
+        if not key.startswith(_SAMPLE_PREFIX):
+            raise ProfileError(
+                f"reference profile arrays hold {key!r}; expected only {_SAMPLE_PREFIX}<feature>"
+            )
+        samples[key.removeprefix(_SAMPLE_PREFIX)] = arr
+    return samples
+
+
+def _stored_feature(
+    name: str,
+    e: Any,
+    n_rows: int,
+    bins: int,
+    has_target: bool,
+    samples: dict[str, np.ndarray],
+) -> FeatureProfile:
+    where = f"reference profile feature {name!r}"
+    if not isinstance(e, dict):
+        raise ProfileError(f"{where} must be a dict; got {type(e).__name__}")
+    kind = e.get("type")
+    if kind not in FEATURE_TYPES:
+        raise ProfileError(f"{where} key 'type' must be one of {FEATURE_TYPES}; got {kind!r:.80}")
+    _exact_keys(e, _FEATURE_KEYS[kind], where)
+    raw_counts = _stored_list(e["counts"], f"{where} key 'counts'")
+    for c in raw_counts:
+        _stored_int(c, f"{where} key 'counts' entry")
+    counts = np.asarray(raw_counts, dtype=np.int64)
+    feature_rows = _stored_int(e["n_rows"], f"{where} key 'n_rows'", minimum=1)
+    if feature_rows != n_rows:
+        raise ProfileError(
+            f"{where} key 'n_rows' is {feature_rows}, but the profile has {n_rows} rows"
+        )
+    n_missing = _stored_int(e["n_missing"], f"{where} key 'n_missing'")
+    if n_missing >= n_rows:
+        raise ProfileError(
+            f"{where} key 'n_missing' is {n_missing} of {n_rows} rows; a profiled feature has "
+            "at least one value"
+        )
+    if kind == "numeric":
+        raw_edges = _stored_list(e["edges"], f"{where} key 'edges'")
+        edges = np.asarray(
+            [_stored_float(x, f"{where} key 'edges' entry") for x in raw_edges], dtype=np.float64
+        )
+        if edges.size > bins - 1 or not np.all(edges[1:] > edges[:-1]):
+            raise ProfileError(
+                f"{where} key 'edges' must be at most bins - 1 = {bins - 1} strictly increasing "
+                f"numbers; got {raw_edges!r:.120}"
+            )
+        expected = edges.size + 2
+    else:
+        categories = _stored_list(e["categories"], f"{where} key 'categories'")
+        if not categories or not all(isinstance(c, str) for c in categories):
+            raise ProfileError(f"{where} key 'categories' must be a non-empty list of strings")
+        if len(set(categories)) != len(categories):
+            raise ProfileError(f"{where} key 'categories' holds duplicates")
+        expected = len(categories) + 1
+    if counts.size != expected:
+        what = "len(edges) + 2" if kind == "numeric" else "len(categories) + 1"
+        raise ProfileError(
+            f"{where} key 'counts' has {counts.size} entries; expected {what} = {expected}"
+        )
+    if int(counts.sum()) != n_rows or int(counts[-1]) != n_missing:
+        raise ProfileError(
+            f"{where} key 'counts' sums to {int(counts.sum())} with {int(counts[-1])} missing; "
+            f"expected {n_rows} rows with n_missing {n_missing}"
+        )
+    concept = _stored_concept(e["concept"], where, has_target, counts.size)
+    if kind == "categorical":
+        return CategoricalProfile(
+            categories=tuple(categories),
+            counts=counts,
+            n_rows=n_rows,
+            n_missing=n_missing,
+            concept=concept,
+        )
+    mean = _stored_float(e["mean"], f"{where} key 'mean'", optional=True)
+    std = _stored_float(e["std"], f"{where} key 'std'", low=0.0, optional=True)
+    size = _stored_int(e["sample_size"], f"{where} key 'sample_size'", minimum=1)
+    if size > n_rows - n_missing:
+        raise ProfileError(
+            f"{where} key 'sample_size' is {size}, more than its {n_rows - n_missing} values"
+        )
+    if name not in samples:
+        raise ProfileError(f"reference profile has no stored sample for {name!r}")
+    sample = samples[name]
+    if sample.dtype != np.float64 or sample.ndim != 1 or sample.size != size:
+        raise ProfileError(
+            f"{where}: the stored sample must be a 1-D float64 array of sample_size {size}; got "
+            f"dtype {sample.dtype}, shape {sample.shape}"
+        )
+    if not np.all(np.isfinite(sample)) or not np.all(sample[1:] >= sample[:-1]):
+        raise ProfileError(f"{where}: the stored sample must be finite and sorted ascending")
+    # the sample keeps the reference minimum, and the maximum when it holds two values or more
+    if edges.size and (edges[0] < sample[0] or (size > 1 and edges[-1] > sample[-1])):
+        raise ProfileError(
+            f"{where} key 'edges' lie outside the sample's range [{sample[0]:g}, {sample[-1]:g}]"
+        )
+    return NumericProfile(
+        edges=edges,
+        counts=counts,
+        n_rows=n_rows,
+        n_missing=n_missing,
+        sorted_sample=sample,
+        mean=mean,
+        std=std,
+        concept=concept,
+    )
+
+
+def _stored_concept(concept: Any, where: str, has_target: bool, n_bins: int) -> dict[str, Any]:
+    """{} without a target; else MI, correlation and one rate (or null) per bin."""
+    where = f"{where} key 'concept'"
+    if not isinstance(concept, dict):
+        raise ProfileError(f"{where} must be a dict; got {type(concept).__name__}")
+    if not has_target:
+        if concept:
+            raise ProfileError(f"{where} must be empty: the profile has no target")
+        return {}
+    _exact_keys(concept, _CONCEPT_KEYS, where)
+    mi = _stored_float(
+        concept["mutual_information"], f"{where} 'mutual_information'", low=-_RATE_SLACK
+    )
+    corr = _stored_float(
+        concept["correlation"],
+        f"{where} 'correlation'",
+        low=-1 - _RATE_SLACK,
+        high=1 + _RATE_SLACK,
+        optional=True,
+    )
+    rates = _stored_list(concept["target_rate_by_bin"], f"{where} 'target_rate_by_bin'")
+    if len(rates) != n_bins:
+        raise ProfileError(
+            f"{where} 'target_rate_by_bin' has {len(rates)} entries for {n_bins} bins"
+        )
+    checked = [
+        _stored_float(r, f"{where} 'target_rate_by_bin' entry", low=0.0, high=1.0, optional=True)
+        for r in rates
+    ]
+    return {"mutual_information": mi, "correlation": corr, "target_rate_by_bin": checked}
 
 
 @dataclass(frozen=True)
@@ -262,7 +529,9 @@ class DriftReport:
 
 def require_columns(frame, features: dict[str, str], what: str) -> None:
     """:class:`DataValidationError` naming the feature columns ``frame`` (``what``) lacks.
-    Shared with concept drift, which reads the same profile's features."""
+    Shared with concept drift, which reads the same profile's features. Duplicated column
+    names are refused too (``frame[name]`` would be two columns)."""
+    require_unique_columns(frame, what)
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -288,21 +557,47 @@ def numeric_values(frame, name: str, what: str) -> np.ndarray:
     return col.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _categorical_codes(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
-    """Counts per distinct value (slot 0 = missing) and the values as strings."""
-    import pandas as pd
+def _finite_reference(values: np.ndarray, name: str) -> None:
+    """A reference feature must be finite: its quantiles become the stored bin edges (see
+    stats.quantile_edges). A current window may hold +-inf (counted in the reason)."""
+    infinite = np.isinf(values)
+    n_infinite = int(np.count_nonzero(infinite))
+    if n_infinite:
+        n_pos = int(np.count_nonzero(values[infinite] > 0))
+        raise DataValidationError(
+            f"reference data: feature {name!r} holds {n_infinite} infinite value(s) "
+            f"({n_pos} +inf, {n_infinite - n_pos} -inf) among {values.size} rows; a reference "
+            "must hold finite numbers (missing as NaN), since its quantiles are the stored bin "
+            "edges: drop, cap or mark those rows missing before profiling"
+        )
 
+
+def _mean_std(valid: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation; near the float limits (sum or square overflowing) they are
+    computed on values scaled by the largest magnitude, so they stay finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(valid.mean()), float(valid.std())
+        if math.isfinite(mean) and math.isfinite(std):
+            return mean, std
+        scale = float(np.max(np.abs(valid)))
+        scaled = valid / scale
+        return float(scaled.mean() * scale), float(scaled.std() * scale)
+
+
+def category_index(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
+    """Per-row category index of feature ``name`` (-1 = missing) and its categories as
+    strings, by the one rule of :func:`modelguard.core.stats.category_codes` (shared with
+    concept drift); an all-missing column is a :class:`DataValidationError`."""
     col = frame[name]
     if col.isna().all():
         raise DataValidationError(f"{what}: feature {name!r} has only missing values")
-    if pd.api.types.is_float_dtype(col) or pd.api.types.is_bool_dtype(col):
-        raise DataValidationError(
-            f"{what}: feature {name!r} is categorical but its column has dtype {col.dtype}; "
-            "categories must be strings (or integer codes)"
-        )
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
-    return counts, [str(u) for u in uniques]
+    return stats.category_codes(col, f"{what}: feature {name!r}")
+
+
+def _categorical_codes(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
+    """Counts per category (slot 0 = missing) and the categories as strings."""
+    codes, categories = category_index(frame, name, what)
+    return np.bincount(codes + 1, minlength=len(categories) + 1), categories
 
 
 def _sorted_valid(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -336,6 +631,8 @@ def build_reference_profile(
     whose ECDF is within 1/sample_size of the full one.
     """
     what = "reference data"
+    if not features:
+        raise ProfileError("a reference profile needs at least one feature; got none")
     for name, kind in features.items():
         if kind not in FEATURE_TYPES:
             raise ProfileError(f"feature {name!r}: type {kind!r} is not one of {FEATURE_TYPES}")
@@ -347,23 +644,26 @@ def build_reference_profile(
     for name, kind in features.items():
         if kind == "numeric":
             values = numeric_values(frame, name, what)
+            _finite_reference(values, name)
             valid, n_missing = _sorted_valid(values)
             edges = stats.quantile_edges(valid, bins, assume_sorted=True)
             counts = stats.bin_counts_sorted(valid, edges, n_missing)
             concept = numeric_concept(values, edges, y) if y is not None else {}
+            mean, std = _mean_std(valid)
             profiles[name] = NumericProfile(
                 edges=edges,
                 counts=counts,
                 n_rows=int(values.size),
                 n_missing=n_missing,
                 sorted_sample=_evenly_spaced(valid, sample_size),
-                mean=float(valid.mean()),
-                std=float(valid.std()),
+                mean=mean,
+                std=std,
                 concept=concept,
             )
         else:
-            counts, categories = _categorical_codes(frame, name, what)
-            concept = _categorical_concept(frame[name], y) if y is not None else {}
+            codes, categories = category_index(frame, name, what)
+            counts = np.bincount(codes + 1, minlength=len(categories) + 1)
+            concept = _categorical_concept(codes, len(categories), y) if y is not None else {}
             profiles[name] = CategoricalProfile(
                 categories=tuple(categories),
                 counts=np.concatenate([counts[1:], counts[:1]]),
@@ -381,15 +681,11 @@ def build_reference_profile(
 
 
 def _target_values(frame, target: str) -> np.ndarray:
+    """The target as float 0/1, checked like every labelled frame (missing labels, values
+    other than 0/1 and strings refused with counts: a rate of 1.98 is not a rate)."""
     if target not in frame.columns:
         raise DataValidationError(f"reference data has no target column {target!r}")
-    y = frame[target]
-    if y.isna().any():
-        raise DataValidationError(
-            f"target column {target!r} has {int(y.isna().sum())} missing labels; "
-            "profile only rows whose outcome has matured"
-        )
-    return y.to_numpy(dtype=np.float64)
+    return binary_labels(frame, target, "reference data").astype(np.float64)
 
 
 def mutual_information(bin_index: np.ndarray, n_bins: int, y: np.ndarray) -> tuple[float, list]:
@@ -414,19 +710,34 @@ def numeric_concept(values: np.ndarray, edges: np.ndarray, y: np.ndarray) -> dic
     missing = np.isnan(values)
     idx = np.where(missing, edges.size + 1, np.searchsorted(edges, values, side="left"))
     mi, rates = mutual_information(idx, edges.size + 2, y)
-    ok = ~missing
-    corr = None
-    if ok.sum() > 2 and values[ok].std() > 0 and y[ok].std() > 0:
-        corr = float(np.corrcoef(values[ok], y[ok])[0, 1])
-    return {"mutual_information": mi, "correlation": corr, "target_rate_by_bin": rates}
+    return {
+        "mutual_information": mi,
+        "correlation": _correlation(values, y),
+        "target_rate_by_bin": rates,
+    }
 
 
-def _categorical_concept(col, y: np.ndarray) -> dict[str, Any]:
-    import pandas as pd
+def _correlation(values: np.ndarray, y: np.ndarray) -> float | None:
+    """Pearson correlation over the finite values (a current +-inf is binned but has no
+    place in a correlation); None when either side is constant. Values near the float limits
+    are scaled first (the correlation does not change with scale; the sums would overflow)."""
+    ok = np.isfinite(values)
+    x, t = values[ok], y[ok]
+    if x.size <= 2 or t.std() == 0:
+        return None
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        magnitude = float(np.max(np.abs(x)))
+        if magnitude > 1e150 or 0 < magnitude < 1e-150:
+            x = x / magnitude
+        if x.std() == 0:
+            return None
+        corr = float(np.corrcoef(x, t)[0, 1])
+    return corr if math.isfinite(corr) else None
 
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    idx = np.where(codes < 0, len(uniques), codes)
-    mi, rates = mutual_information(idx, len(uniques) + 1, y)
+
+def _categorical_concept(codes: np.ndarray, n_categories: int, y: np.ndarray) -> dict[str, Any]:
+    idx = np.where(codes < 0, n_categories, codes)
+    mi, rates = mutual_information(idx, n_categories + 1, y)
     return {"mutual_information": mi, "correlation": None, "target_rate_by_bin": rates}
 
 
@@ -469,9 +780,17 @@ def detect_drift(
     require_columns(current_frame, profile.feature_types, what)
 
     partial: dict[str, dict[str, Any]] = {}
+    infinite: dict[str, tuple[int, int]] = {}
     for name, ref in profile.features.items():
         if isinstance(ref, NumericProfile):
-            partial[name] = _numeric_drift(ref, numeric_values(current_frame, name, what), th)
+            values = numeric_values(current_frame, name, what)
+            n_pos, n_neg = (
+                int(np.count_nonzero(values == np.inf)),
+                int(np.count_nonzero(values == -np.inf)),
+            )
+            if n_pos or n_neg:
+                infinite[name] = (n_pos, n_neg)
+            partial[name] = _numeric_drift(ref, values, th)
         else:
             counts, values = _categorical_codes(current_frame, name, what)
             partial[name] = _categorical_drift(ref, counts, values, th)
@@ -482,6 +801,8 @@ def detect_drift(
         partial[name]["pvalue_adjusted"] = float(p_adj)
 
     features = {name: _verdict(name, p, th) for name, p in partial.items()}
+    for name, (n_pos, n_neg) in infinite.items():
+        features[name] = _with_infinite_note(features[name], n_pos, n_neg)
     drifted = [f for f in features.values() if f.drifted]
     share = len(drifted) / len(features)
     major = [f.name for f in drifted if f.severity == "major"]
@@ -568,7 +889,12 @@ def _categorical_drift(
         "n_current": n_current,
         "n_missing": int(counts[0]),
         "new_categories": {v: float(cur_counts[pos[v]] / n_current) for v in new},
-        "bins": _bins(categories + [MISSING_LABEL], ref_counts, cur_counts),
+        "bins": _bins(
+            categories + [MISSING_LABEL],
+            ref_counts,
+            cur_counts,
+            ["category"] * len(ref.categories) + ["new"] * len(new) + ["missing"],
+        ),
         "pvalue": None,
     }
     if "chi2" in th.categorical_tests:
@@ -642,6 +968,14 @@ def _verdict(name: str, p: dict[str, Any], th) -> FeatureDrift:
     )
 
 
+def _with_infinite_note(feature: FeatureDrift, n_pos: int, n_neg: int) -> FeatureDrift:
+    """+-inf in a current window are legitimate extremes: they fall in the open outer bins and
+    at the ends of the KS ECDF. They are named in the reason, so a column of sentinels is seen."""
+    parts = [f"{n} {sign}inf" for n, sign in ((n_pos, "+"), (n_neg, "-")) if n]
+    note = f"{' and '.join(parts)} among {feature.n_current} current values (in the outer bins)"
+    return dataclasses.replace(feature, reason=f"{feature.reason}; {note}")
+
+
 def _finite(x: float | None) -> float | None:
     if x is None:
         return None
@@ -659,9 +993,19 @@ def edge_labels(edges: np.ndarray) -> list[str]:
     return labels + [MISSING_LABEL]
 
 
-def _bins(labels: list[str], ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, list]:
+def _bins(
+    labels: list[str],
+    ref_counts: np.ndarray,
+    cur_counts: np.ndarray,
+    kinds: list[str] | None = None,
+) -> dict[str, list]:
+    """Shares per bin; ``kinds`` (default: numeric bins, then missing) says what each label
+    is (:data:`BIN_KINDS`), so a category named "missing" is never taken for the missing bin."""
+    if kinds is None:
+        kinds = ["bin"] * (len(labels) - 1) + ["missing"]
     return {
         "labels": labels,
+        "kinds": kinds,
         "reference": [float(c) for c in ref_counts / max(ref_counts.sum(), 1)],
         "current": [float(c) for c in cur_counts / max(cur_counts.sum(), 1)],
     }

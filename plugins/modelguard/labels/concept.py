@@ -69,6 +69,7 @@ from modelguard.drift.detection import (
     MISSING_LABEL,
     NumericProfile,
     ReferenceProfile,
+    category_index,
     edge_labels,
     mutual_information,
     numeric_concept,
@@ -92,7 +93,9 @@ __all__ = [
 ]
 
 NEW_LABEL = "new"
-"""Bin of the categories the reference never saw (counted, never compared)."""
+"""Display label of the bin of the categories the reference never saw (counted, never
+compared). A category may have the same text as this or ``missing``: the bins are identified by
+``kinds`` ("bin", "category", "missing", "new"), never by their label."""
 
 METHODS = ("predictions", "reference_rates")
 """Where the expected rate per bin comes from: the champion's predictions for the current rows,
@@ -107,8 +110,9 @@ class FeatureConcept:
     the reference categories, ``missing``, then ``new``): ``n_reference`` / ``n_current`` rows,
     ``rate_reference`` / ``rate_current`` engagement rates (None in an empty bin),
     ``rate_expected`` the rate the reference concept expects for the current rows (the mean
-    prediction, or the reference rate), ``compared`` whether the bin entered the score.
-    ``score`` is None when fewer than two bins could be compared.
+    prediction, or the reference rate), ``compared`` whether the bin entered the score,
+    ``kinds`` what each bin is ("bin", "category", "missing", "new"; a category may be called
+    "missing" or "new"). ``score`` is None when fewer than two bins could be compared.
     """
 
     name: str
@@ -132,6 +136,7 @@ class FeatureConcept:
     rate_current: tuple[float | None, ...]
     rate_expected: tuple[float | None, ...]
     compared: tuple[bool, ...]
+    kinds: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,6 +161,7 @@ class FeatureConcept:
                 "rate_current": list(self.rate_current),
                 "rate_expected": list(self.rate_expected),
                 "compared": list(self.compared),
+                "kinds": list(self.kinds),
             },
         }
 
@@ -177,6 +183,7 @@ class FeatureConcept:
             "rate_current": bins.get("rate_current"),
             "rate_expected": bins.get("rate_expected"),
             "compared": bins.get("compared"),
+            "kinds": bins.get("kinds") or _inferred_kinds(data.get("type"), bins.get("labels")),
         }
         values = fields_from_dict(cls, flat)
         for key in _BIN_FIELDS:
@@ -196,7 +203,25 @@ _BIN_FIELDS = (
     "rate_current",
     "rate_expected",
     "compared",
+    "kinds",
 )
+
+
+def _bin_kinds(feature_type: str, n_bins: int) -> tuple[str, ...]:
+    """Numeric: quantile bins then missing; categorical: categories, missing, new."""
+    if feature_type == "numeric":
+        return ("bin",) * (n_bins - 1) + ("missing",)
+    return ("category",) * (n_bins - 2) + ("missing", "new")
+
+
+def _inferred_kinds(feature_type: Any, labels: Any) -> list[str] | None:
+    """The kinds of a report stored before they were recorded (the layout was the same)."""
+    if not isinstance(labels, list) or feature_type not in ("numeric", "categorical"):
+        return None
+    minimum = 1 if feature_type == "numeric" else 2
+    if len(labels) < minimum:
+        return None
+    return list(_bin_kinds(feature_type, len(labels)))
 
 
 @dataclass(frozen=True)
@@ -375,7 +400,7 @@ def _feature_concept(
         labels = edge_labels(ref.edges)
         corr = current["correlation"]
     else:
-        idx = _category_index(frame[name], ref.categories, name)
+        idx = _category_index(frame, ref.categories, name)
         n_bins = len(ref.categories) + 2  # categories, missing, new
         mi, rates = mutual_information(idx, n_bins, y)
         current = {"mutual_information": mi, "target_rate_by_bin": rates}
@@ -456,25 +481,24 @@ def _feature_concept(
         rate_current=tuple(None if r is None else float(r) for r in rate_cur),
         rate_expected=tuple(expected_out),
         compared=tuple(bool(c) for c in ok) + (False,) * (n_bins - k),
+        kinds=_bin_kinds(ref.kind, n_bins),
     )
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _category_index(col, categories: tuple[str, ...], name: str) -> np.ndarray:
-    """Bin per row: the reference category's position, then missing, then new."""
-    import pandas as pd
-
-    if pd.api.types.is_float_dtype(col) or pd.api.types.is_bool_dtype(col):
-        raise DataValidationError(
-            f"labelled window: feature {name!r} is categorical but its column has dtype "
-            f"{col.dtype}; categories must be strings (or integer codes)"
-        )
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+def _category_index(frame, categories: tuple[str, ...], name: str) -> np.ndarray:
+    """Bin per row: the reference category's position, then missing, then new (categories
+    by the same rule as the profile: :func:`modelguard.drift.detection.category_index`)."""
+    col = frame[name]
+    if col.isna().all():
+        codes, uniques = np.full(len(col), -1, dtype=np.int64), []
+    else:
+        codes, uniques = category_index(frame, name, "labelled window")
     position = {c: i for i, c in enumerate(categories)}
     k = len(categories)
-    lookup = np.array([position.get(str(u), k + 1) for u in uniques] + [k], dtype=np.int64)
+    lookup = np.array([position.get(u, k + 1) for u in uniques] + [k], dtype=np.int64)
     return lookup[codes]  # code -1 (missing) picks the last entry
 
 

@@ -84,6 +84,30 @@ def new_categories(feat: Mapping[str, Any]) -> list[tuple[str, Any]]:
     )
 
 
+MISSING_TICK = "(missing)"
+"""How the plots label the missing-value bin (in italics), whatever its stored label."""
+
+
+def bin_kinds(feat: Mapping[str, Any]) -> list[str]:
+    """What each bin of ``feat["bins"]`` is: "bin", "category", "new" or "missing".
+
+    Read from ``bins["kinds"]``; a report written before kinds were recorded had the same
+    layout (the missing bin last, new categories named in ``new_categories``), so its kinds
+    are inferred from that rather than from the label "missing", which a category may share.
+    """
+    bins = feat.get("bins") or {}
+    labels = [str(x) for x in bins.get("labels") or []]
+    kinds = bins.get("kinds")
+    if isinstance(kinds, list) and len(kinds) == len(labels):
+        return [str(k) for k in kinds]
+    new = dict(new_categories(feat))
+    numeric = feat.get("type") == "numeric"
+    inferred = ["bin" if numeric else ("new" if x in new else "category") for x in labels]
+    if inferred:
+        inferred[-1] = "missing"
+    return inferred
+
+
 def category_with_share(category: str, share: Any) -> str:
     return f"{category} {pct(share)}" if is_number(share) else category
 

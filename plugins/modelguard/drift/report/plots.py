@@ -18,7 +18,9 @@ from typing import Any
 from modelguard.storage.artifacts import atomic_write_bytes
 
 from .format import (
+    MISSING_TICK,
     SEVERITY_COLORS,
+    bin_kinds,
     category_with_share,
     fmt,
     is_number,
@@ -30,6 +32,7 @@ from .format import (
 _REFERENCE_COLOR = "#4c78a8"
 _CURRENT_COLOR = "#f58518"
 _NEW_CATEGORY_COLOR = "#c62828"
+_MISSING_COLOR = "#555555"
 _KNOWN_SEV = ("none", "minor", "major")
 
 _DPI = 100
@@ -208,12 +211,16 @@ def feature_figure(name: str, feat: Mapping[str, Any]) -> Any:
 
     bins = feat.get("bins") or {}
     labels = [_plain(_shorten(str(x), 28)) for x in bins.get("labels") or []]
-    raw_labels = [str(x) for x in bins.get("labels") or []]
     ref = [float(v) if is_number(v) else 0.0 for v in bins.get("reference") or []]
     cur = [float(v) if is_number(v) else 0.0 for v in bins.get("current") or []]
     k = len(labels)
-    new = dict(new_categories(feat))
-    is_new = [label in new for label in raw_labels]
+    kinds = bin_kinds(feat)
+    is_new = [kind == "new" for kind in kinds]
+    is_missing = [kind == "missing" for kind in kinds]
+    # the missing bin is drawn as "(missing)" in italics: a category may be called "missing"
+    labels = [
+        MISSING_TICK if flag else label for label, flag in zip(labels, is_missing, strict=True)
+    ]
 
     fig_width = min(max(7.0, 0.42 * k + 2.5), 22.0)
     fig = _new_figure(fig_width, 5.0)
@@ -281,8 +288,11 @@ def feature_figure(name: str, feat: Mapping[str, Any]) -> Any:
             bar.set_hatch("//")
 
     ax.set_xticks(xs, labels)
-    for tick, flag in zip(ax.get_xticklabels(), is_new, strict=True):
+    for tick, flag, missing in zip(ax.get_xticklabels(), is_new, is_missing, strict=True):
         tick.set_fontsize(fontsize)
+        if missing:
+            tick.set_fontstyle("italic")
+            tick.set_color(_MISSING_COLOR)
         if rotate:
             tick.set_rotation(45)
             tick.set_horizontalalignment("right")

@@ -108,7 +108,8 @@ def _validate(report: Mapping[str, Any]) -> None:
             raise MalformedResultError(
                 f"{where}['bins'] must be a mapping, got {type(bins).__name__}"
             )
-        lengths = {key: len(bins.get(key) or ()) for key in ("labels", "reference", "current")}
+        keys = ("labels", "reference", "current") + (("kinds",) if "kinds" in bins else ())
+        lengths = {key: len(bins.get(key) or ()) for key in keys}
         if len(set(lengths.values())) > 1:
             raise MalformedResultError(
                 f"{where}['bins'] lists must have the same length, got "
