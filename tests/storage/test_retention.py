@@ -90,10 +90,11 @@ def history(engine, tmp_path):
     """Ten days of one model's monitoring history, another model's, a registry and alerts."""
     registry = ModelRegistry(engine, artifact_root=tmp_path)
     registry.ensure_schema()
+    artifact = registry.artifacts.save({"model": MODEL}, "m.joblib")
     version = registry.register(
         MODEL,
-        artifact_uri="/nowhere.joblib",
-        artifact_sha256="0" * 64,
+        artifact_uri=artifact.uri,
+        artifact_sha256=artifact.sha256,
         feature_schema={"age": "numeric"},
         reference_profile={},
     )
