@@ -33,6 +33,7 @@ from modelguard.exceptions import MalformedResultError, StoreError
 from modelguard.health.checks import HealthCheck, HealthReport
 from modelguard.storage.artifacts import TMP_PREFIX, atomic_write_text
 from modelguard.storage.db import JSONText, UTCDateTime, metadata, to_naive_utc, utcnow
+from modelguard.storage.ids import check_optional_version_id
 from modelguard.storage.results import monitoring_decisions_table
 
 __all__ = ["HealthSpool", "HealthStore", "SpoolWrite", "health_records_table"]
@@ -98,13 +99,14 @@ class HealthStore:
                 f"health record of {report.dag_id!r}: the interval ends "
                 f"({report.interval_end}) before it starts ({report.interval_start})"
             )
+        version_id = check_optional_version_id(report.model_version_id)
         created = report.created_at or utcnow()
         values = {
             "dag_id": report.dag_id,
             "interval_start": report.interval_start,
             "interval_end": report.interval_end,
             "model_name": report.model_name,
-            "model_version_id": report.model_version_id,
+            "model_version_id": version_id,
             "status": report.status,
             "checks": [c.to_dict() for c in report.checks],
             "run_id": report.run_id,
