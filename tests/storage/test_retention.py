@@ -295,8 +295,8 @@ def test_old_report_folders_go_and_nothing_outside_the_root(tmp_path):
     assert (outside / "2026-07-01T00:00_2026-07-02T00:00").is_dir()
     assert (root / MODEL / "health-spool").is_dir()
     refused = "\n".join(result.refused)
-    assert "'..' is not a plain folder name" in refused
-    assert "'a/b' is not a plain folder name" in refused and "'' is not" in refused
+    assert "'..' is not a plain file or folder name" in refused
+    assert "'a/b' is not a plain file or folder name" in refused and "'' is not" in refused
     assert "a symlink" in refused
     assert prune_folders(root, [DAG], CUTOFF).deleted == []
 

@@ -80,8 +80,15 @@ def judged_version(registry, model_name: str, at, judge_with: str = CHAMPION_AT_
 
 
 def report_dir(report_root: Path, dag_id: str, window: Window) -> Path:
-    """One folder per (DAG, window): a rerun of the same window replaces its files."""
-    return Path(report_root) / dag_id / window.label
+    """One folder per (DAG, window): a rerun of the same window replaces its files.
+
+    Resolved and confined to ``report_root`` (:func:`modelguard.storage.paths.inside`): a DAG
+    id of ``..``, ``a/b`` or a symlinked DAG folder pointing out is an
+    :class:`~modelguard.exceptions.UnsafePathError` before anything is written or deleted."""
+    from modelguard.storage.paths import check_part, inside
+
+    check_part(dag_id, what="DAG id")
+    return inside(report_root, dag_id, window.label, root_name="storage.report_root")
 
 
 def run_drift_check(
@@ -98,6 +105,7 @@ def run_drift_check(
 ) -> DriftCheckResult:
     from modelguard.drift.detection import ReferenceProfile, detect_drift
     from modelguard.drift.report import summarize, write_drift_reports
+    from modelguard.storage.paths import inside
     from modelguard.storage.registry import ModelRegistry
     from modelguard.storage.results import DriftRunRecord, FeatureDriftRecord, ResultStore
     from modelguard.storage.source import read_window
@@ -124,7 +132,7 @@ def run_drift_check(
     summary = summarize(report_dict)
 
     out_dir = report_dir(config.storage.report_root, dag_id, window)
-    staging = out_dir.with_name(out_dir.name + ".partial")
+    staging = inside(out_dir.parent, out_dir.name + ".partial", root_name="the DAG's report folder")
     shutil.rmtree(staging, ignore_errors=True)
     write_drift_reports(report_dict, staging, title=f"Drift report: {champion.label}")
     shutil.rmtree(out_dir, ignore_errors=True)

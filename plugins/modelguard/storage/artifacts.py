@@ -144,6 +144,11 @@ class ArtifactStore:
             )
         path = Path(text).expanduser()
         resolved = (path if path.is_absolute() else self.root / path).resolve()
+        if resolved == self.root:
+            raise ArtifactPathError(
+                f"artifact path {os.fspath(uri)!r} is the artifact root {str(self.root)!r} "
+                "itself; an artifact is a file under it"
+            )
         if not resolved.is_relative_to(self.root):
             raise ArtifactPathError(
                 f"artifact path {os.fspath(uri)!r} resolves to {str(resolved)!r}, outside the "

@@ -39,8 +39,9 @@ def check_part(part: Any, *, what: str = "a path component") -> str:
         problem = "is not a plain file name"
     if problem:
         raise UnsafePathError(
-            f"{what} {part!r} {problem}; it becomes a file or folder name, so it must be one "
-            "plain name (no '/', '\\', NUL, not '.', '..' or empty)"
+            f"{what} {part!r} is not a plain file or folder name (it {problem}); it becomes a "
+            "file or folder name, so it must be one name without '/', '\\' or NUL, and not "
+            "'.', '..' or empty"
         )
     return part
 
