@@ -69,8 +69,11 @@ def test_a_healthy_interval_is_recorded(world):
         "champion_artifact",
         "registry",
         "recent_runs",
+        "source_times_parseable",
     ]
     assert checks["row_count"]["value"]["points"] == 4
+    assert checks["source_times_parseable"]["ok"]
+    assert checks["source_times_parseable"]["value"]["count"] == 0
     stored = HealthStore(engine_for_url(world.registry_url)).get(
         HOURLY, HEALTHY_RUN - timedelta(hours=1), HEALTHY_RUN
     )
@@ -151,7 +154,13 @@ def test_a_tampered_artifact(world):
 def test_an_unreachable_source(world, tmp_path):
     missing = engine_for_url(f"sqlite:///{tmp_path / 'absent.db'}")
     _, checks = check(world, HEALTHY_RUN, source=missing)
-    assert failed(checks) == {"source_reachable", "source_fresh", "row_count", "schema"}
+    assert failed(checks) == {
+        "source_reachable",
+        "source_fresh",
+        "row_count",
+        "schema",
+        "source_times_parseable",
+    }
     assert "does not exist" in checks["source_reachable"]["message"]
     assert checks["schema"]["message"] == "not checked: the source is unreachable"
 

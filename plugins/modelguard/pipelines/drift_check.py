@@ -36,6 +36,9 @@ class DriftCheckResult:
     window_end: str
     n_rows: int
     summary: str
+    # Rows of the source table whose send time is no date-time (they lie in no window):
+    # UnparseableTimes.to_dict() (count, example), None when not measured.
+    unparseable_times: dict[str, Any] | None = None
 
     def to_xcom(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -45,6 +48,8 @@ class DriftCheckResult:
         """Inverse of :meth:`to_xcom`."""
         from modelguard.core.records import fields_from_dict
 
+        if isinstance(data, dict):
+            data = {"unparseable_times": None, **data}  # pushed before it was measured
         values = fields_from_dict(cls, data)
         values["drifted_features"] = [str(f) for f in values["drifted_features"]]
         values["major_features"] = [str(f) for f in values["major_features"]]
@@ -108,7 +113,7 @@ def run_drift_check(
     from modelguard.storage.paths import inside
     from modelguard.storage.registry import ModelRegistry
     from modelguard.storage.results import DriftRunRecord, FeatureDriftRecord, ResultStore
-    from modelguard.storage.source import read_window
+    from modelguard.storage.source import read_window, unparseable_times
 
     registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     registry.ensure_schema()
@@ -120,6 +125,9 @@ def run_drift_check(
     )
     if log:
         log.info("Read %d rows of %s for %s", len(frame), config.source.table, window)
+    bad_times = unparseable_times(source_engine, config.source.table, config.source.time_column)
+    if bad_times.count and log:
+        log.warning("%s", bad_times.message())
     report = detect_drift(
         profile,
         frame,
@@ -158,7 +166,11 @@ def run_drift_check(
         n_current=report.n_current,
         report_uri=json_path.as_uri(),
         html_uri=html_path.as_uri(),
-        summary={"text": summary, "drifted_features": report.drifted_features},
+        summary={
+            "text": summary,
+            "drifted_features": report.drifted_features,
+            "unparseable_times": bad_times.to_dict(),
+        },
     )
     features = [
         FeatureDriftRecord(
@@ -198,4 +210,5 @@ def run_drift_check(
         window_end=window.end.isoformat(),
         n_rows=report.n_current,
         summary=summary,
+        unparseable_times=bad_times.to_dict(),
     )
