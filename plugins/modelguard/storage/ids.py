@@ -49,11 +49,8 @@ def check_model_name(value: Any, name: str = "model_name") -> str:
 def check_version_id(value: Any, name: str = "version_id") -> int:
     """``value`` as an ``int`` when it is an integer >= 1 (a Python or numpy integer; never a
     bool, a float or a string), else :class:`InvalidIdError` naming ``name`` and the value."""
-    if (
-        isinstance(value, bool)
-        or type(value).__name__ == "bool_"
-        or not isinstance(value, numbers.Integral)
-    ):
+    # numbers.Integral: int and numpy's integers, not numpy's bool; bool is refused by name.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidIdError(
             f"{name} must be an integer model version id >= 1, got {value!r} "
             f"({type(value).__name__}); pass the id as an int (ModelVersion.id)"

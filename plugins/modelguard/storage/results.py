@@ -334,7 +334,7 @@ class MonitoringCheck:
 
     def __post_init__(self) -> None:
         _normalise_interval(self)
-        _set(self, "model_version_id", check_version_id(self.model_version_id))
+        _set(self, "model_version_id", check_version_id(self.model_version_id, "model_version_id"))
 
 
 def _record_values(record: Any, created_at: datetime) -> dict[str, Any]:

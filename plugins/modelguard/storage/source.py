@@ -328,7 +328,10 @@ def _compare(engine: Engine, time_column: str, op: str, value: datetime) -> sa.C
     """``time_column <op> value`` (op: ``>=``, ``<`` or ``<=``) exact to the microsecond.
 
     On SQLite, ``julianday()`` decides every row more than 2 ms from the bound (fast), and
-    :func:`_sqlite_microseconds` the rows near it (exact)."""
+    :func:`_sqlite_microseconds` the rows near it (exact). An aware ``value`` is taken in UTC."""
+    from modelguard.core.window import to_naive_utc
+
+    value = to_naive_utc(value)
     if engine.dialect.name != "sqlite":
         return sa.column(time_column, sa.DateTime()).op(op)(sa.literal(value, sa.DateTime()))
     text = sa.column(time_column)
