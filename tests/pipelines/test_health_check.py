@@ -233,3 +233,22 @@ def test_no_champion_yet(world, tmp_path):
     assert "the config (the champion could not be read)" in checks["schema"]["message"]
     assert HealthStore(empty).get(HOURLY, HEALTHY_RUN - timedelta(hours=1), HEALTHY_RUN)
     assert HealthSpool(world.config.storage.report_root, "email_engagement").pending() == []
+
+
+def test_send_times_that_are_no_date_time_are_a_failed_warning(world, source_copy):
+    """Epoch integers, garbage and NULL send times lie in no window: the health record says
+    how many there are (and shows one) instead of leaving them out without a word."""
+    with sqlite3.connect(source_copy) as conn:
+        # sent_at is NOT NULL there: an epoch integer, garbage and empty text.
+        conn.executemany(
+            "INSERT INTO email_sends (send_id, sent_at) VALUES (?, ?)",
+            [("bad-1", 1788220800), ("bad-2", "garbage"), ("bad-3", "")],
+        )
+    outcome, checks = check(world, HEALTHY_RUN, source=engine_for_url(f"sqlite:///{source_copy}"))
+    assert failed(checks) == {"source_times_parseable"}, checks
+    found = checks["source_times_parseable"]
+    assert found["severity"] == "warning"
+    assert found["value"]["count"] == 3 and found["value"]["column"] == "sent_at"
+    assert found["value"]["example"] in ("'garbage'", "1788220800", "''")
+    assert "3 row(s) of email_sends" in found["message"]
+    assert outcome.report.status == "unhealthy"
