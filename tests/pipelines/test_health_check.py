@@ -252,3 +252,18 @@ def test_send_times_that_are_no_date_time_are_a_failed_warning(world, source_cop
     assert found["value"]["example"] in ("'garbage'", "1788220800", "''")
     assert "3 row(s) of email_sends" in found["message"]
     assert outcome.report.status == "unhealthy"
+
+
+def test_label_times_that_are_no_date_time_are_counted_too(world, source_copy):
+    with sqlite3.connect(source_copy) as conn:
+        changed = conn.execute(
+            "UPDATE email_sends SET outcome_at = 'soon' WHERE rowid IN "
+            "(SELECT rowid FROM email_sends WHERE engaged IS NOT NULL LIMIT 4)"
+        ).rowcount
+    assert changed == 4
+    _, checks = check(world, HEALTHY_RUN, source=engine_for_url(f"sqlite:///{source_copy}"))
+    found = checks["source_times_parseable"]
+    assert not found["ok"]
+    assert found["value"]["count"] == 0
+    assert (found["value"]["label_count"], found["value"]["label_example"]) == (4, "'soon'")
+    assert "never count as labelled" in found["message"]

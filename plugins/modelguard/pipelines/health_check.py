@@ -190,18 +190,33 @@ def run_health_check(
                 season=hc.row_count_season,
             )
         )
-        bad_times, error = _attempt(
-            lambda: unparseable_times(source_engine, src.table, src.time_column)
-        )
-        found[rules.SOURCE_TIMES_PARSEABLE] = (
-            rules.not_checked(rules.SOURCE_TIMES_PARSEABLE, error)
-            if error
-            else rules.source_times_parseable(
-                bad_times.count, bad_times.example, table=src.table, column=src.time_column
+
+        def times_problems():
+            sends = unparseable_times(source_engine, src.table, src.time_column)
+            labels = unparseable_times(
+                source_engine, src.table, src.label_time_column, label_column=src.label_column
             )
-        )
-        if bad_times is not None and bad_times.count:
-            log.warning("%s", bad_times.message())
+            return sends, labels
+
+        bad_times, error = _attempt(times_problems)
+        if error:
+            found[rules.SOURCE_TIMES_PARSEABLE] = rules.not_checked(
+                rules.SOURCE_TIMES_PARSEABLE, error
+            )
+        else:
+            sends, labels = bad_times
+            found[rules.SOURCE_TIMES_PARSEABLE] = rules.source_times_parseable(
+                sends.count,
+                sends.example,
+                table=src.table,
+                column=src.time_column,
+                label_count=labels.count,
+                label_example=labels.example,
+                label_column=src.label_time_column,
+            )
+            for problem in (sends, labels):
+                if problem.count:
+                    log.warning("%s", problem.message())
         kinds, error = _attempt(lambda: column_kinds(source_engine, src.table))
         if champion is not None:
             features, whose = champion.feature_schema, f"the champion {champion.label}"
