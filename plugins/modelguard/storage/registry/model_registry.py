@@ -160,6 +160,12 @@ class ModelRegistry(ChampionGate, Rollbacks):
         The version number is assigned and the ``registered`` event appended in one transaction.
         A concurrent registration of the same model that takes the same number makes the
         unique constraint fail; the attempt is then retried with the next number.
+
+        Only an artifact that could be loaded is registered: ``artifact_uri`` must resolve
+        (symlinks followed) to a regular file under the artifact root whose bytes hash to
+        ``artifact_sha256``; otherwise :class:`ArtifactPathError` or
+        :class:`ArtifactIntegrityError` (naming the path, and both hashes) and nothing is
+        stored. A registry without an artifact root cannot register.
         """
         check_model_name(model_name)
         if status not in STATUSES:
