@@ -288,6 +288,8 @@ def report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "the period is half-open [start, end)"
         )
     period = Period(args.start, args.end)
+    if args.output is not None:
+        _check_output(args.output)
     config = model_config(args.config, args.model)
     registry = _engine(
         config.storage.registry_conn_id, args.registry_url, "registry", create_ok=False
@@ -320,6 +322,23 @@ def report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         file=out,
     )
     return EXIT_OK
+
+
+def _check_output(output: str) -> None:
+    """``--output`` names one file the user chose (no root confines it): refuse a NUL, an empty
+    name, an existing folder or a name ending in a separator before the report is built."""
+    problem = None
+    if not output.strip():
+        problem = "is empty"
+    elif "\x00" in output:
+        problem = "holds a NUL character"
+    elif output.endswith(("/", "\\")) or Path(output).is_dir():
+        problem = "is a folder"
+    if problem:
+        raise UsageError(
+            f"--output {output!r} {problem}; give the path of a JSON file to write (its folder "
+            "is created), or leave --output out to print the report"
+        )
 
 
 # ------------------------------------------------------------------------------- configs

@@ -156,6 +156,19 @@ class ArtifactPathError(ArtifactIntegrityError):
     symlink pointing out). Never read, never written."""
 
 
+class UnsafePathError(InvalidArgumentError):
+    """A name that becomes part of a written or deleted path (a DAG id, a model name, a window
+    label, a file name) would put that path outside its root: empty, ``.``, ``..``, absolute,
+    holding a separator or NUL, or a folder that is a symlink pointing out of the root. Nothing
+    is written or deleted."""
+
+
+class InvalidIdError(InvalidArgumentError, RegistryError):
+    """A model version id that is not an integer >= 1 (``True``, ``'1'``, ``1.0``, ``0``), or a
+    model name that breaks the identifier rule. Both an :class:`InvalidArgumentError` and a
+    :class:`RegistryError`, so callers catching either keep working."""
+
+
 class CandidateUnusableError(RegistryError):
     """A rollback candidate changed status while the rollback was running; the next one is
     tried."""

@@ -141,4 +141,5 @@ def test_an_undefined_source_connection_is_a_failed_check_not_a_failed_task(worl
         "source_fresh",
         "row_count",
         "schema",
+        "source_times_parseable",
     }

@@ -24,6 +24,7 @@ def test_every_check_has_a_contract_name_and_severity():
         "champion_artifact",
         "registry",
         "recent_runs",
+        "source_times_parseable",
     }
     assert set(rules.SEVERITY) == set(rules.CHECK_NAMES)
     assert set(rules.SEVERITY.values()) == {"critical", "warning"}

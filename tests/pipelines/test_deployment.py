@@ -39,7 +39,7 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def registry(world):
-    return ModelRegistry(engine_for_url(world.registry_url))
+    return ModelRegistry(engine_for_url(world.registry_url), world.config.storage.artifact_root)
 
 
 def evaluate(world, **kw):

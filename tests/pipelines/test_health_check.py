@@ -69,8 +69,11 @@ def test_a_healthy_interval_is_recorded(world):
         "champion_artifact",
         "registry",
         "recent_runs",
+        "source_times_parseable",
     ]
     assert checks["row_count"]["value"]["points"] == 4
+    assert checks["source_times_parseable"]["ok"]
+    assert checks["source_times_parseable"]["value"]["count"] == 0
     stored = HealthStore(engine_for_url(world.registry_url)).get(
         HOURLY, HEALTHY_RUN - timedelta(hours=1), HEALTHY_RUN
     )
@@ -151,7 +154,13 @@ def test_a_tampered_artifact(world):
 def test_an_unreachable_source(world, tmp_path):
     missing = engine_for_url(f"sqlite:///{tmp_path / 'absent.db'}")
     _, checks = check(world, HEALTHY_RUN, source=missing)
-    assert failed(checks) == {"source_reachable", "source_fresh", "row_count", "schema"}
+    assert failed(checks) == {
+        "source_reachable",
+        "source_fresh",
+        "row_count",
+        "schema",
+        "source_times_parseable",
+    }
     assert "does not exist" in checks["source_reachable"]["message"]
     assert checks["schema"]["message"] == "not checked: the source is unreachable"
 
@@ -224,3 +233,37 @@ def test_no_champion_yet(world, tmp_path):
     assert "the config (the champion could not be read)" in checks["schema"]["message"]
     assert HealthStore(empty).get(HOURLY, HEALTHY_RUN - timedelta(hours=1), HEALTHY_RUN)
     assert HealthSpool(world.config.storage.report_root, "email_engagement").pending() == []
+
+
+def test_send_times_that_are_no_date_time_are_a_failed_warning(world, source_copy):
+    """Epoch integers, garbage and NULL send times lie in no window: the health record says
+    how many there are (and shows one) instead of leaving them out without a word."""
+    with sqlite3.connect(source_copy) as conn:
+        # sent_at is NOT NULL there: an epoch integer, garbage and empty text.
+        conn.executemany(
+            "INSERT INTO email_sends (send_id, sent_at) VALUES (?, ?)",
+            [("bad-1", 1788220800), ("bad-2", "garbage"), ("bad-3", "")],
+        )
+    outcome, checks = check(world, HEALTHY_RUN, source=engine_for_url(f"sqlite:///{source_copy}"))
+    assert failed(checks) == {"source_times_parseable"}, checks
+    found = checks["source_times_parseable"]
+    assert found["severity"] == "warning"
+    assert found["value"]["count"] == 3 and found["value"]["column"] == "sent_at"
+    assert found["value"]["example"] in ("'garbage'", "1788220800", "''")
+    assert "3 row(s) of email_sends" in found["message"]
+    assert outcome.report.status == "unhealthy"
+
+
+def test_label_times_that_are_no_date_time_are_counted_too(world, source_copy):
+    with sqlite3.connect(source_copy) as conn:
+        changed = conn.execute(
+            "UPDATE email_sends SET outcome_at = 'soon' WHERE rowid IN "
+            "(SELECT rowid FROM email_sends WHERE engaged IS NOT NULL LIMIT 4)"
+        ).rowcount
+    assert changed == 4
+    _, checks = check(world, HEALTHY_RUN, source=engine_for_url(f"sqlite:///{source_copy}"))
+    found = checks["source_times_parseable"]
+    assert not found["ok"]
+    assert found["value"]["count"] == 0
+    assert (found["value"]["label_count"], found["value"]["label_example"]) == (4, "'soon'")
+    assert "never count as labelled" in found["message"]

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from uuid import uuid4
 
 import joblib
 import numpy as np
@@ -46,9 +47,17 @@ def registry(engine, tmp_path) -> ModelRegistry:
     return reg
 
 
+def _artifact(registry: ModelRegistry, model_name: str = "churn") -> tuple[str, str]:
+    """A real (tiny) artifact under the registry's root: register() checks file and hash."""
+    ref = registry.artifacts.save({"model": model_name}, f"{uuid4().hex}.joblib")
+    return ref.uri, ref.sha256
+
+
 def _register(registry: ModelRegistry, model_name: str = "churn", **kwargs) -> ModelVersion:
-    kwargs.setdefault("artifact_uri", f"/nonexistent/{model_name}.joblib")
-    kwargs.setdefault("artifact_sha256", FAKE_SHA)
+    if "artifact_uri" not in kwargs:
+        uri, sha = _artifact(registry, model_name)
+        kwargs["artifact_uri"] = uri
+        kwargs.setdefault("artifact_sha256", sha)
     kwargs.setdefault("feature_schema", SCHEMA)
     kwargs.setdefault("reference_profile", PROFILE)
     return registry.register(model_name, **kwargs)
@@ -152,8 +161,6 @@ def test_register_roundtrips_json_profile_bytes_and_datetimes(registry):
     version = _register(
         registry,
         "email_engagement",
-        artifact_uri="/models/email_engagement/a.joblib",
-        artifact_sha256="ab" * 32,
         profile_arrays=arrays,
         metrics={"roc_auc": 0.81, "log_loss": float("nan"), "n": np.int64(1200)},
         training_start=datetime(2024, 3, 1, 12, 0, tzinfo=tz),
@@ -175,7 +182,7 @@ def test_register_roundtrips_json_profile_bytes_and_datetimes(registry):
     assert fetched.training_end == datetime(2024, 3, 31, 23, 59, 59, 123456)
     assert fetched.strategy == "sliding_window"
     assert fetched.run_id == "manual__2024-04-01"
-    assert fetched.artifact_sha256 == "ab" * 32
+    assert fetched.artifact_sha256 == sha256_file(fetched.artifact_uri)
     assert fetched.created_at.tzinfo is None
     assert abs(fetched.created_at - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=5)
 
@@ -406,22 +413,29 @@ def test_load_model_checks_the_registry_hash_not_the_callers_copy(registry, smal
 
 
 def test_load_model_refuses_an_artifact_outside_the_root(engine, small_model, tmp_path):
+    # Registered under a wider root; the registry of the narrower root never opens the file.
+    wide = ModelRegistry(engine, artifact_root=tmp_path)
+    wide.ensure_schema()
     inside = ModelRegistry(engine, artifact_root=tmp_path / "root")
-    inside.ensure_schema()
     uri, sha = inside.save_artifact(small_model, tmp_path / "other", "churn")
-    version = _register(inside, "churn", artifact_uri=uri, artifact_sha256=sha)
+    version = _register(wide, "churn", artifact_uri=uri, artifact_sha256=sha)
     with pytest.raises(ArtifactPathError, match="outside the artifact root") as info:
         inside.load_model(version)
     assert "churn v1" in str(info.value)
 
 
 def test_a_registry_without_an_artifact_root_never_loads(engine, small_model, tmp_path):
+    rooted = ModelRegistry(engine, artifact_root=tmp_path)
+    rooted.ensure_schema()
     registry = ModelRegistry(engine)
-    registry.ensure_schema()
     uri, sha = registry.save_artifact(small_model, tmp_path, "churn")
-    version = _register(registry, "churn", artifact_uri=uri, artifact_sha256=sha)
+    version = _register(rooted, "churn", artifact_uri=uri, artifact_sha256=sha)
     with pytest.raises(RegistryError, match="no artifact root"):
         registry.load_model(version)
+    # ... and never registers: it could not check the artifact.
+    with pytest.raises(RegistryError, match="no artifact root"):
+        _register(registry, "churn", artifact_uri=uri, artifact_sha256=sha)
+    assert _count(engine, model_versions_table) == 1
 
 
 def test_get_version_unknown_id(registry):

@@ -90,10 +90,11 @@ def history(engine, tmp_path):
     """Ten days of one model's monitoring history, another model's, a registry and alerts."""
     registry = ModelRegistry(engine, artifact_root=tmp_path)
     registry.ensure_schema()
+    artifact = registry.artifacts.save({"model": MODEL}, "m.joblib")
     version = registry.register(
         MODEL,
-        artifact_uri="/nowhere.joblib",
-        artifact_sha256="0" * 64,
+        artifact_uri=artifact.uri,
+        artifact_sha256=artifact.sha256,
         feature_schema={"age": "numeric"},
         reference_profile={},
     )
@@ -295,8 +296,8 @@ def test_old_report_folders_go_and_nothing_outside_the_root(tmp_path):
     assert (outside / "2026-07-01T00:00_2026-07-02T00:00").is_dir()
     assert (root / MODEL / "health-spool").is_dir()
     refused = "\n".join(result.refused)
-    assert "'..' is not a plain folder name" in refused
-    assert "'a/b' is not a plain folder name" in refused and "'' is not" in refused
+    assert "'..' is not a plain file or folder name" in refused
+    assert "'a/b' is not a plain file or folder name" in refused and "'' is not" in refused
     assert "a symlink" in refused
     assert prune_folders(root, [DAG], CUTOFF).deleted == []
 

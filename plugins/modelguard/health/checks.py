@@ -42,6 +42,7 @@ SCHEMA = "schema"
 CHAMPION_ARTIFACT = "champion_artifact"
 REGISTRY = "registry"
 RECENT_RUNS = "recent_runs"
+SOURCE_TIMES_PARSEABLE = "source_times_parseable"
 CHECK_NAMES = (
     SOURCE_REACHABLE,
     SOURCE_FRESH,
@@ -50,6 +51,7 @@ CHECK_NAMES = (
     CHAMPION_ARTIFACT,
     REGISTRY,
     RECENT_RUNS,
+    SOURCE_TIMES_PARSEABLE,
 )
 SEVERITY = {
     SOURCE_REACHABLE: CRITICAL,
@@ -59,6 +61,7 @@ SEVERITY = {
     CHAMPION_ARTIFACT: CRITICAL,
     REGISTRY: CRITICAL,
     RECENT_RUNS: WARNING,
+    SOURCE_TIMES_PARSEABLE: WARNING,
 }
 HEALTHY = "healthy"
 UNHEALTHY = "unhealthy"
@@ -441,5 +444,49 @@ def recent_runs(
         RECENT_RUNS,
         True,
         f"the {len(counted)} previous intervals of {dag_id} each have a decision",
+        value,
+    )
+
+
+def source_times_parseable(
+    count: int,
+    example: str | None,
+    *,
+    table: str,
+    column: str,
+    label_count: int = 0,
+    label_example: str | None = None,
+    label_column: str | None = None,
+) -> HealthCheck:
+    """Rows whose send time (or, for a known label, label time) is no date-time: an epoch
+    integer, garbage, NULL. They lie in no window (or never count as labelled), so every read
+    leaves them out. Not ok when there is one; the value says how many and shows one."""
+    value = {
+        "count": int(count),
+        "example": example,
+        "column": column,
+        "label_count": int(label_count),
+        "label_example": label_example,
+        "label_column": label_column,
+    }
+    if not count and not label_count:
+        return _check(
+            SOURCE_TIMES_PARSEABLE, True, f"every {column} of {table} is a date-time", value
+        )
+    found = []
+    if count:
+        found.append(
+            f"{count} row(s) of {table} have a {column} that is no date-time (e.g. {example}): "
+            "no window holds them, so drift, counts and labels leave them out"
+        )
+    if label_count:
+        found.append(
+            f"{label_count} row(s) with a known label have a {label_column} that is no "
+            f"date-time (e.g. {label_example}): they never count as labelled"
+        )
+    return _check(
+        SOURCE_TIMES_PARSEABLE,
+        False,
+        "; ".join(found) + "; fix the writer (ISO 8601 text or a timestamp)",
         value,
     )

@@ -36,6 +36,9 @@ class DriftCheckResult:
     window_end: str
     n_rows: int
     summary: str
+    # Rows of the source table whose send time is no date-time (they lie in no window):
+    # UnparseableTimes.to_dict() (count, example), None when not measured.
+    unparseable_times: dict[str, Any] | None = None
 
     def to_xcom(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -45,6 +48,8 @@ class DriftCheckResult:
         """Inverse of :meth:`to_xcom`."""
         from modelguard.core.records import fields_from_dict
 
+        if isinstance(data, dict):
+            data = {"unparseable_times": None, **data}  # pushed before it was measured
         values = fields_from_dict(cls, data)
         values["drifted_features"] = [str(f) for f in values["drifted_features"]]
         values["major_features"] = [str(f) for f in values["major_features"]]
@@ -80,8 +85,15 @@ def judged_version(registry, model_name: str, at, judge_with: str = CHAMPION_AT_
 
 
 def report_dir(report_root: Path, dag_id: str, window: Window) -> Path:
-    """One folder per (DAG, window): a rerun of the same window replaces its files."""
-    return Path(report_root) / dag_id / window.label
+    """One folder per (DAG, window): a rerun of the same window replaces its files.
+
+    Resolved and confined to ``report_root`` (:func:`modelguard.storage.paths.inside`): a DAG
+    id of ``..``, ``a/b`` or a symlinked DAG folder pointing out is an
+    :class:`~modelguard.exceptions.UnsafePathError` before anything is written or deleted."""
+    from modelguard.storage.paths import check_part, inside
+
+    check_part(dag_id, what="DAG id")
+    return inside(report_root, dag_id, window.label, root_name="storage.report_root")
 
 
 def run_drift_check(
@@ -98,9 +110,10 @@ def run_drift_check(
 ) -> DriftCheckResult:
     from modelguard.drift.detection import ReferenceProfile, detect_drift
     from modelguard.drift.report import summarize, write_drift_reports
+    from modelguard.storage.paths import inside
     from modelguard.storage.registry import ModelRegistry
     from modelguard.storage.results import DriftRunRecord, FeatureDriftRecord, ResultStore
-    from modelguard.storage.source import read_window
+    from modelguard.storage.source import read_window, unparseable_times
 
     registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     registry.ensure_schema()
@@ -112,6 +125,9 @@ def run_drift_check(
     )
     if log:
         log.info("Read %d rows of %s for %s", len(frame), config.source.table, window)
+    bad_times = unparseable_times(source_engine, config.source.table, config.source.time_column)
+    if bad_times.count and log:
+        log.warning("%s", bad_times.message())
     report = detect_drift(
         profile,
         frame,
@@ -124,7 +140,7 @@ def run_drift_check(
     summary = summarize(report_dict)
 
     out_dir = report_dir(config.storage.report_root, dag_id, window)
-    staging = out_dir.with_name(out_dir.name + ".partial")
+    staging = inside(out_dir.parent, out_dir.name + ".partial", root_name="the DAG's report folder")
     shutil.rmtree(staging, ignore_errors=True)
     write_drift_reports(report_dict, staging, title=f"Drift report: {champion.label}")
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -150,7 +166,11 @@ def run_drift_check(
         n_current=report.n_current,
         report_uri=json_path.as_uri(),
         html_uri=html_path.as_uri(),
-        summary={"text": summary, "drifted_features": report.drifted_features},
+        summary={
+            "text": summary,
+            "drifted_features": report.drifted_features,
+            "unparseable_times": bad_times.to_dict(),
+        },
     )
     features = [
         FeatureDriftRecord(
@@ -190,4 +210,5 @@ def run_drift_check(
         window_end=window.end.isoformat(),
         n_rows=report.n_current,
         summary=summary,
+        unparseable_times=bad_times.to_dict(),
     )

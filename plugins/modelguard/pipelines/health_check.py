@@ -92,6 +92,7 @@ def run_health_check(
         connect,
         interval_counts,
         newest_time,
+        unparseable_times,
     )
 
     log = log or logger
@@ -142,7 +143,12 @@ def run_health_check(
         _, source_error = _attempt(lambda: check_table(source_engine, src.table))
     found[rules.SOURCE_REACHABLE] = rules.source_reachable(source_error, table=src.table)
     if source_error is not None:
-        for name in (rules.SOURCE_FRESH, rules.ROW_COUNT, rules.SCHEMA):
+        for name in (
+            rules.SOURCE_FRESH,
+            rules.ROW_COUNT,
+            rules.SCHEMA,
+            rules.SOURCE_TIMES_PARSEABLE,
+        ):
             found[name] = rules.not_checked(name, "the source is unreachable")
     else:
         lookback_days = max(hc.row_count_history_days, math.ceil(hc.max_staleness_hours / 24) + 1)
@@ -184,6 +190,33 @@ def run_health_check(
                 season=hc.row_count_season,
             )
         )
+
+        def times_problems():
+            sends = unparseable_times(source_engine, src.table, src.time_column)
+            labels = unparseable_times(
+                source_engine, src.table, src.label_time_column, label_column=src.label_column
+            )
+            return sends, labels
+
+        bad_times, error = _attempt(times_problems)
+        if error:
+            found[rules.SOURCE_TIMES_PARSEABLE] = rules.not_checked(
+                rules.SOURCE_TIMES_PARSEABLE, error
+            )
+        else:
+            sends, labels = bad_times
+            found[rules.SOURCE_TIMES_PARSEABLE] = rules.source_times_parseable(
+                sends.count,
+                sends.example,
+                table=src.table,
+                column=src.time_column,
+                label_count=labels.count,
+                label_example=labels.example,
+                label_column=src.label_time_column,
+            )
+            for problem in (sends, labels):
+                if problem.count:
+                    log.warning("%s", problem.message())
         kinds, error = _attempt(lambda: column_kinds(source_engine, src.table))
         if champion is not None:
             features, whose = champion.feature_schema, f"the champion {champion.label}"

@@ -72,8 +72,14 @@ def recent_period(
 
 
 def report_file(report_root: str | Path, model_name: str, period: Period) -> Path:
-    """Where the report of one period is written."""
-    return Path(report_root) / model_name / "reports" / f"{period.label}.json"
+    """Where the report of one period is written: confined to ``report_root``
+    (:class:`~modelguard.exceptions.UnsafePathError` for a model name that climbs out)."""
+    from modelguard.storage.paths import check_part, inside
+
+    check_part(model_name, what="model name")
+    return inside(
+        report_root, model_name, "reports", f"{period.label}.json", root_name="storage.report_root"
+    )
 
 
 @dataclass(frozen=True)

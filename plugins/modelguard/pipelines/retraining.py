@@ -91,7 +91,9 @@ class TrainedChallenger:
 
 
 def _safe(run_id: str | None) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "manual")[:150]
+    """A run id as one folder name: never '.', '..' or empty (leading dots become '_')."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "manual")[:150]
+    return re.sub(r"^\.+", lambda m: "_" * len(m.group()), safe) or "manual"
 
 
 def _dump(config: ModelguardConfig, obj: Any, run_id: str | None, name: str) -> ArtifactRef:

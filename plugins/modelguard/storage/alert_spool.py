@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelguard.alerts.episodes import Observation
+from modelguard.storage.paths import check_part, inside
 
 SPOOL_FOLDER = "alerts-spool"
 
@@ -35,7 +36,9 @@ class Spooled:
 
 
 def spool_folder(report_root: Path, model_name: str) -> Path:
-    return Path(report_root) / model_name / SPOOL_FOLDER
+    """``<report_root>/<model>/alerts-spool``, confined to the root (UnsafePathError)."""
+    check_part(model_name, what="model name")
+    return inside(report_root, model_name, SPOOL_FOLDER, root_name="storage.report_root")
 
 
 def _name(obs: Observation) -> str:
@@ -57,8 +60,8 @@ def write_spool(
     """Write (or replace) the spool file of ``observation``, atomically; returns its path.
     Raises OSError when the folder cannot be written."""
     folder = spool_folder(report_root, model_name)
+    path = inside(folder, _name(observation), what="alert spool file name")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / _name(observation)
     payload: dict[str, Any] = {
         "model_name": model_name,
         "observation": observation.to_dict(),

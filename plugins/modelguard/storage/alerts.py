@@ -55,6 +55,7 @@ from modelguard.storage.db import (
     to_naive_utc,
     utcnow,
 )
+from modelguard.storage.ids import check_optional_version_id
 
 __all__ = [
     "NOT_DELIVERED",
@@ -187,7 +188,8 @@ def _normalised(obs: Observation) -> Observation:
         raise StoreError(
             f"observation of {obs.dag_id!r}: interval start {start} is after its end {end}"
         )
-    return replace(obs, interval_start=start, interval_end=end)
+    version_id = check_optional_version_id(obs.model_version_id, "observation.model_version_id")
+    return replace(obs, interval_start=start, interval_end=end, model_version_id=version_id)
 
 
 @dataclass(frozen=True)

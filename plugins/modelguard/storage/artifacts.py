@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -30,7 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from modelguard.exceptions import ArtifactIntegrityError, ArtifactPathError, InvalidArgumentError
+from modelguard.exceptions import ArtifactIntegrityError, ArtifactPathError
+from modelguard.storage.ids import check_model_name
 
 __all__ = [
     "TMP_PREFIX",
@@ -46,8 +46,6 @@ TMP_PREFIX = ".modelguard-tmp-"
 """Name prefix of the temporary files of :func:`atomic_write_bytes` (left only by a crash)."""
 
 _CHUNK = 1024 * 1024
-# A model name becomes a folder name under the root.
-_MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\Z")
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -119,9 +117,19 @@ class ArtifactStore:
     def path_of(self, uri: str | os.PathLike[str]) -> Path:
         """The resolved file path of ``uri`` (absolute path, ``file://`` URI, or a path relative
         to the root); :class:`ArtifactPathError` unless it lies under the root."""
+        if not isinstance(uri, (str, os.PathLike)):
+            raise ArtifactPathError(
+                f"an artifact URI must be a path or a file:// URI string, got {uri!r} "
+                f"({type(uri).__name__})"
+            )
         text = os.fspath(uri)
-        if not text:
-            raise ArtifactPathError("an artifact URI must not be empty")
+        if not isinstance(text, str) or not text:
+            raise ArtifactPathError(f"an artifact URI must be a non-empty string, got {uri!r}")
+        if "\x00" in text:
+            raise ArtifactPathError(
+                f"artifact URI {text!r} holds a NUL character; give a plain path under "
+                "storage.artifact_root"
+            )
         if text.startswith("file://"):
             parsed = urlparse(text)
             if parsed.netloc not in ("", "localhost"):
@@ -136,6 +144,11 @@ class ArtifactStore:
             )
         path = Path(text).expanduser()
         resolved = (path if path.is_absolute() else self.root / path).resolve()
+        if resolved == self.root:
+            raise ArtifactPathError(
+                f"artifact path {os.fspath(uri)!r} is the artifact root {str(self.root)!r} "
+                "itself; an artifact is a file under it"
+            )
         if not resolved.is_relative_to(self.root):
             raise ArtifactPathError(
                 f"artifact path {os.fspath(uri)!r} resolves to {str(resolved)!r}, outside the "
@@ -162,11 +175,7 @@ class ArtifactStore:
     def save_model(self, model: Any, model_name: str) -> ArtifactRef:
         """:meth:`save` to a new ``<model_name>/<UTC timestamp>-<uuid>.joblib``: two saves
         never overwrite each other."""
-        if not isinstance(model_name, str) or not _MODEL_NAME_RE.match(model_name):
-            raise InvalidArgumentError(
-                f"invalid model name {model_name!r}: use 1-200 characters from letters, digits, "
-                "'.', '_' and '-', starting with a letter or digit"
-            )
+        check_model_name(model_name)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         return self.save(model, Path(model_name) / f"{stamp}-{uuid.uuid4().hex[:12]}.joblib")
 
@@ -201,8 +210,18 @@ class ArtifactStore:
         except ArtifactPathError as exc:
             raise ArtifactPathError(f"{what}: {exc}") from None
         if not path.is_file():
+            if path.exists():
+                raise ArtifactIntegrityError(
+                    f"{what} at {str(path)!r} is not a regular file (a folder or a device); "
+                    "an artifact is one file written by the artifact store"
+                )
             raise ArtifactIntegrityError(f"{what} is missing: no file at {str(path)!r}")
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ArtifactIntegrityError(
+                f"{what} at {str(path)!r} cannot be read: {exc.strerror or exc}"
+            ) from exc
         actual = sha256_bytes(data)
         if actual != ref.sha256:
             raise ArtifactIntegrityError(

@@ -29,10 +29,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from modelguard.core.window import Window
-from modelguard.exceptions import MalformedResultError, StoreError
+from modelguard.exceptions import MalformedResultError, StoreError, UnsafePathError
 from modelguard.health.checks import HealthCheck, HealthReport
 from modelguard.storage.artifacts import TMP_PREFIX, atomic_write_text
 from modelguard.storage.db import JSONText, UTCDateTime, metadata, to_naive_utc, utcnow
+from modelguard.storage.ids import check_optional_version_id
+from modelguard.storage.paths import check_part, inside
 from modelguard.storage.results import monitoring_decisions_table
 
 __all__ = ["HealthSpool", "HealthStore", "SpoolWrite", "health_records_table"]
@@ -98,13 +100,14 @@ class HealthStore:
                 f"health record of {report.dag_id!r}: the interval ends "
                 f"({report.interval_end}) before it starts ({report.interval_start})"
             )
+        version_id = check_optional_version_id(report.model_version_id)
         created = report.created_at or utcnow()
         values = {
             "dag_id": report.dag_id,
             "interval_start": report.interval_start,
             "interval_end": report.interval_end,
             "model_name": report.model_name,
-            "model_version_id": report.model_version_id,
+            "model_version_id": version_id,
             "status": report.status,
             "checks": [c.to_dict() for c in report.checks],
             "run_id": report.run_id,
@@ -226,16 +229,28 @@ class HealthSpool:
     ``<report_root>/<model>/health-spool/``. The constructor does no I/O."""
 
     def __init__(self, report_root: str | os.PathLike[str], model_name: str) -> None:
-        self.folder = Path(report_root) / model_name / SPOOL_DIR
+        self.report_root = report_root
+        self.model_name = model_name
+
+    @property
+    def folder(self) -> Path:
+        """``<report_root>/<model>/health-spool``, confined to the root (UnsafePathError)."""
+        check_part(self.model_name, what="model name")
+        return inside(self.report_root, self.model_name, SPOOL_DIR, root_name="storage.report_root")
 
     def path_for(self, report: HealthReport) -> Path:
         window = Window(report.interval_start, report.interval_end)
-        return self.folder / f"{report.dag_id}__{window.label}.json"
+        name = f"{report.dag_id}__{window.label}.json"
+        return inside(self.folder, name, what="health spool file name (DAG id and window)")
 
     def write(self, report: HealthReport) -> SpoolWrite:
-        """Write ``report`` (atomically); never raises: a folder that cannot be written is
-        returned as ``written=False`` with the OS error."""
-        path = self.path_for(report)
+        """Write ``report`` (atomically); never raises: a folder that cannot be written, or a
+        name that would put the file outside the root, is returned as ``written=False``."""
+        try:
+            path = self.path_for(report)
+        except UnsafePathError as exc:
+            unsafe = os.path.join(str(self.report_root), str(self.model_name), SPOOL_DIR)
+            return SpoolWrite(unsafe, False, f"{type(exc).__name__}: {exc}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, json.dumps(report.to_dict(), indent=2, sort_keys=True))

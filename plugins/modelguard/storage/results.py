@@ -59,6 +59,7 @@ from modelguard.storage.db import (
     to_naive_utc,
     utcnow,
 )
+from modelguard.storage.ids import check_optional_version_id, check_version_id
 
 __all__ = [
     "DriftRunRecord",
@@ -228,8 +229,7 @@ class DriftRunRecord:
         _set(self, "dataset_drift", bool(self.dataset_drift))
         _set(self, "n_reference", int(self.n_reference))
         _set(self, "n_current", int(self.n_current))
-        if self.model_version_id is not None:
-            _set(self, "model_version_id", int(self.model_version_id))
+        _set(self, "model_version_id", check_optional_version_id(self.model_version_id))
 
 
 @dataclass(frozen=True)
@@ -270,8 +270,7 @@ class FeatureDriftRecord:
             _set(self, name, finite_or_none(getattr(self, name)))
         _set(self, "drifted", bool(self.drifted))
         _set(self, "new_categories", list(self.new_categories or []))
-        if self.model_version_id is not None:
-            _set(self, "model_version_id", int(self.model_version_id))
+        _set(self, "model_version_id", check_optional_version_id(self.model_version_id))
 
 
 @dataclass(frozen=True)
@@ -295,6 +294,9 @@ class MonitoringDecision:
     retrain_candidate: bool | None = None
     retraining_started_at: datetime | None = None
     retraining_run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "model_version_id", check_optional_version_id(self.model_version_id))
 
     @property
     def candidate(self) -> Candidate:
@@ -332,6 +334,7 @@ class MonitoringCheck:
 
     def __post_init__(self) -> None:
         _normalise_interval(self)
+        _set(self, "model_version_id", check_version_id(self.model_version_id, "model_version_id"))
 
 
 def _record_values(record: Any, created_at: datetime) -> dict[str, Any]:

@@ -37,10 +37,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from modelguard.alerts.records import CLEARED
+from modelguard.exceptions import UnsafePathError
 from modelguard.storage.alerts import alert_notifications_table, alerts_table
 from modelguard.storage.db import ensure_lock, lock, to_naive_utc
 from modelguard.storage.estimates import estimates_table
 from modelguard.storage.health import health_records_table
+from modelguard.storage.paths import check_part
 from modelguard.storage.results import (
     drift_features_table,
     drift_runs_table,
@@ -298,9 +300,11 @@ def prune_folders(
     deleted: list[str] = []
     refused: list[str] = []
     for dag_id in dag_ids:
-        base = root / dag_id
-        if not dag_id or dag_id in (".", "..") or Path(dag_id).name != dag_id:
-            refused.append(f"{base}: DAG id {dag_id!r} is not a plain folder name under {root}")
+        base = root / str(dag_id)
+        try:
+            check_part(dag_id, what="DAG id")
+        except UnsafePathError as exc:
+            refused.append(f"{base}: {exc} (under {root})")
             continue
         if base.is_symlink():
             refused.append(f"{base}: a symlink; report folders are never followed")
@@ -321,7 +325,7 @@ def prune_folders(
                 refused.append(f"{child}: a symlink; report folders are never followed")
                 continue
             target = child.resolve()
-            if not target.is_relative_to(resolved) or not target.is_dir():
+            if target == resolved or not target.is_relative_to(resolved) or not target.is_dir():
                 refused.append(f"{child}: resolves to {target}, not a folder under {resolved}")
                 continue
             shutil.rmtree(target)

@@ -17,6 +17,15 @@ Time comparison per backend:
   plus the fraction's digits). Exact to the microsecond, as PostgreSQL and pandas compare, at
   about the cost of ``julianday()``. Rows are ordered by ``julianday()``.
 
+Times that are no date-time (SQLite only: an epoch integer, a REAL julian day, garbage or
+empty text, an impossible date such as ``2026-02-30``; and NULL on every backend) lie in no
+window, so every read and count leaves them out; they are never dropped silently, though:
+:func:`unparseable_times` counts them (with one example value) over the table, once per run,
+and the drift check and the health check report that count (``source_times_parseable``) and
+log it as a warning. On SQLite a time is usable when it is text that starts ``YYYY-MM-DD``, is
+a real calendar date and ``julianday()`` reads it; the check runs only on the rows a window
+comparison already kept, so the fast path stays fast.
+
 Labelled rows matured by ``as_of`` (the outcome is known and its label time is at or before
 ``as_of``) have one reader, :func:`read_matured`, and one count, :func:`label_counts`, both on
 the same SQL condition, so a count and the rows later read for it agree to the row.
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -146,6 +156,12 @@ def _split_table(table: str) -> tuple[str | None, str]:
 
 def _inspect_columns(conn: Connection, table: str) -> tuple[str | None, str, list[str]]:
     """Return (schema, name, column names) of ``table`` or raise :class:`TableNotFoundError`."""
+    schema, name, columns = _inspect_typed(conn, table)
+    return schema, name, list(columns)
+
+
+def _inspect_typed(conn: Connection, table: str) -> tuple[str | None, str, dict[str, Any]]:
+    """(schema, name, column name -> declared SQL type) of ``table``, in table order."""
     schema, name = _split_table(table)
     inspector = sa.inspect(conn)
     if not inspector.has_table(name, schema=schema):
@@ -162,7 +178,7 @@ def _inspect_columns(conn: Connection, table: str) -> tuple[str | None, str, lis
             f"existing tables: {shown}; check the table name (source.table in the modelguard "
             "config) or point the connection at the database that holds it"
         )
-    columns = [c["name"] for c in inspector.get_columns(name, schema=schema)]
+    columns = {c["name"]: c["type"] for c in inspector.get_columns(name, schema=schema)}
     return schema, name, columns
 
 
@@ -187,12 +203,90 @@ def missing_tables(engine: Engine, tables: list[str]) -> list[str]:
 
 
 def _check_columns(table: str, wanted: list[str], existing: list[str]) -> None:
+    bad = [c for c in wanted if not isinstance(c, str) or not c]
+    if bad:
+        raise DataValidationError(
+            f"column names must be non-empty strings, got {', '.join(repr(c) for c in bad)} "
+            f"for table {table!r}"
+        )
     missing = [c for c in wanted if c not in existing]
     if missing:
         noun = "column" if len(missing) == 1 else "columns"
         raise DataValidationError(
             f"{noun} {', '.join(repr(c) for c in missing)} not found in table {table!r}; "
-            f"available columns: {', '.join(existing)}"
+            f"available columns: {', '.join(existing)} (names are compared exactly, case "
+            "included)"
+        )
+
+
+def _check_time_types(engine: Engine, table: str, columns: dict[str, Any], *times: str) -> None:
+    """Off SQLite a time column must be a date-time type: a text column there would be
+    compared as text (or not at all), so it is refused naming the column and its type."""
+    if engine.dialect.name == "sqlite":
+        return
+    for column in times:
+        kind = _kind(columns[column])
+        if kind != "datetime":
+            raise DataValidationError(
+                f"time column {column!r} of table {table!r} has type {columns[column]} "
+                f"({kind}); on {engine.dialect.name} a time column must be a timestamp or "
+                "timestamptz column (convert it, or expose it through a view)"
+            )
+
+
+def _check_window(window: Window, what: str = "window") -> None:
+    """A window to read: two datetimes, both naive (UTC) or both aware, start before end."""
+    from modelguard.storage.ids import check_window_bounds
+
+    check_window_bounds(window.start, window.end, what=what, error=DataValidationError)
+
+
+_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
+
+
+def _usable_time(engine: Engine, column: str) -> sa.ColumnElement[bool]:
+    """The rows whose ``column`` is a time every read can compare and convert: on SQLite text
+    starting ``YYYY-MM-DD``, a real calendar date, that ``julianday()`` reads; elsewhere not
+    NULL (a timestamp column holds nothing else)."""
+    if engine.dialect.name != "sqlite":
+        return sa.column(column).is_not(None)
+    f, text = sa.func, sa.column(column)
+    day = f.substr(text, 1, 10)
+    return sa.and_(
+        f.typeof(text) == "text",
+        text.op("GLOB")(_DATE_GLOB),
+        f.julianday(text).is_not(None),
+        # julianday() reads 2026-02-30 as March 2nd: a day after the 28th must survive a
+        # round trip (only those rows pay for it).
+        sa.or_(f.substr(text, 9, 2) <= "28", f.date(f.julianday(day)) == day),
+    )
+
+
+@dataclass(frozen=True)
+class UnparseableTimes:
+    """Rows whose time column holds no usable date-time: ``count`` of them and one
+    ``example`` (as an SQL literal: ``NULL``, ``'garbage'``, ``1700000000``; None if none)."""
+
+    table: str
+    column: str
+    count: int
+    example: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "column": self.column,
+            "count": self.count,
+            "example": self.example,
+        }
+
+    def message(self) -> str:
+        if not self.count:
+            return f"every {self.column} of {self.table} is a usable date-time"
+        return (
+            f"{self.count} row(s) of {self.table} have a {self.column} that is no date-time "
+            f"(e.g. {self.example}); they lie in no window, so reads and counts leave them out: "
+            "store times as ISO 8601 text (YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]) or a timestamp"
         )
 
 
@@ -234,7 +328,10 @@ def _compare(engine: Engine, time_column: str, op: str, value: datetime) -> sa.C
     """``time_column <op> value`` (op: ``>=``, ``<`` or ``<=``) exact to the microsecond.
 
     On SQLite, ``julianday()`` decides every row more than 2 ms from the bound (fast), and
-    :func:`_sqlite_microseconds` the rows near it (exact)."""
+    :func:`_sqlite_microseconds` the rows near it (exact). An aware ``value`` is taken in UTC."""
+    from modelguard.core.window import to_naive_utc
+
+    value = to_naive_utc(value)
     if engine.dialect.name != "sqlite":
         return sa.column(time_column, sa.DateTime()).op(op)(sa.literal(value, sa.DateTime()))
     text = sa.column(time_column)
@@ -253,24 +350,73 @@ def _compare(engine: Engine, time_column: str, op: str, value: datetime) -> sa.C
 def _matured_clause(
     engine: Engine, label_column: str, label_time_column: str, as_of: datetime
 ) -> sa.ColumnElement[bool]:
-    """The outcome is known and was known by ``as_of`` (inclusive)."""
-    return sa.and_(
+    """The outcome is known and was known by ``as_of`` (inclusive), at a usable label time."""
+    clause = sa.and_(
         sa.column(label_column).is_not(None), _compare(engine, label_time_column, "<=", as_of)
     )
+    if engine.dialect.name == "sqlite":
+        clause = sa.and_(clause, _usable_time(engine, label_time_column))
+    return clause
 
 
 def _window_clause(engine: Engine, time_column: str, window: Window) -> sa.ColumnElement[bool]:
-    return sa.and_(
+    clause = sa.and_(
         _compare(engine, time_column, ">=", window.start),
         _compare(engine, time_column, "<", window.end),
     )
+    if engine.dialect.name == "sqlite":
+        # After the comparisons: only the rows they kept pay for the check (a REAL julian day
+        # or "now" can pass julianday(); they are no time of the window).
+        clause = sa.and_(clause, _usable_time(engine, time_column))
+    return clause
+
+
+def unparseable_times(
+    engine: Engine,
+    table: str,
+    column: str,
+    *,
+    time_column: str | None = None,
+    window: Window | None = None,
+    label_column: str | None = None,
+) -> UnparseableTimes:
+    """Count the rows of ``table`` whose ``column`` is no usable date-time (see
+    :func:`_usable_time`), with one example: one scan, made once per run.
+
+    Send times: over the whole table (such a row lies in no window). Label times: pass
+    ``label_column`` (only rows whose label is known count), and ``time_column`` with
+    ``window`` to count only the sends of that window."""
+    with connect(engine) as conn:
+        schema, name, columns = _inspect_typed(conn, table)
+        wanted = [column, *(c for c in (time_column, label_column) if c)]
+        _check_columns(table, wanted, list(columns))
+        col = sa.column(column)
+        conditions = [sa.not_(_usable_time(engine, column))]
+        if label_column:
+            conditions.append(sa.column(label_column).is_not(None))
+        if window is not None and time_column:
+            _check_window(window)
+            conditions.append(_window_clause(engine, time_column, window))
+        shown = sa.func.quote(col) if engine.dialect.name == "sqlite" else sa.cast(col, sa.Text)
+        stmt = (
+            sa.select(sa.func.count(), sa.func.max(shown))
+            .select_from(sa.table(name, schema=schema))
+            .where(sa.and_(*conditions))
+        )
+        count, example = conn.execute(stmt).one()
+    count = int(count or 0)
+    if count and example is None:
+        example = "NULL"
+    return UnparseableTimes(table, column, count, example if count else None)
 
 
 def count_rows(engine: Engine, table: str, time_column: str, window: Window) -> int:
     """Number of rows of ``table`` whose ``time_column`` lies in ``[window.start, window.end)``."""
+    _check_window(window)
     with connect(engine) as conn:
-        schema, name, existing = _inspect_columns(conn, table)
-        _check_columns(table, [time_column], existing)
+        schema, name, columns = _inspect_typed(conn, table)
+        _check_columns(table, [time_column], list(columns))
+        _check_time_types(engine, table, columns, time_column)
         stmt = (
             sa.select(sa.func.count())
             .select_from(sa.table(name, schema=schema))
@@ -340,12 +486,21 @@ def _read(
     ``needed`` columns must exist too, ``times`` are converted like the time column."""
     import pandas as pd
 
+    _check_window(window)
+    if columns is not None and (isinstance(columns, str) or not hasattr(columns, "__iter__")):
+        raise DataValidationError(
+            f"columns must be a list of column names of table {table!r}, got {columns!r}"
+        )
     with connect(engine) as conn:
-        schema, name, existing = _inspect_columns(conn, table)
-        selected = list(existing) if columns is None else list(columns)
+        schema, name, typed = _inspect_typed(conn, table)
+        existing = list(typed)
+        # A column requested twice (or the time column named again) is read once, in the
+        # order first asked for: a frame with duplicate column names is no valid input.
+        selected = existing if columns is None else list(dict.fromkeys(_names(columns, table)))
         if not selected:
             raise DataValidationError(f"no columns requested from table {table!r}")
         _check_columns(table, [time_column, *needed, *selected], existing)
+        _check_time_types(engine, table, typed, time_column, *times)
 
         clause = _window_clause(engine, time_column, window)
         stmt = (
@@ -359,12 +514,43 @@ def _read(
 
     for column in (time_column, *times):
         if column in frame.columns:
-            frame[column] = (
-                pd.to_datetime(frame[column], utc=True, format="ISO8601")
-                .dt.tz_localize(None)
-                .dt.as_unit("us")
-            )
+            frame[column] = _to_naive_utc_series(frame[column], table, column)
     return frame
+
+
+def _names(columns: Any, table: str) -> list[str]:
+    names = list(columns)
+    bad = [c for c in names if not isinstance(c, str) or not c]
+    if bad:
+        raise DataValidationError(
+            f"column names must be non-empty strings, got {', '.join(repr(c) for c in bad)} "
+            f"for table {table!r}"
+        )
+    return names
+
+
+def _to_naive_utc_series(values: pd.Series, table: str, column: str) -> pd.Series:
+    """``values`` as naive-UTC ``datetime64[us]``; a value pandas cannot read (one SQLite
+    accepted) is a :class:`DataValidationError` naming the column and the value."""
+    import pandas as pd
+
+    try:
+        return (
+            pd.to_datetime(values, utc=True, format="ISO8601").dt.tz_localize(None).dt.as_unit("us")
+        )
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        bad = None
+        for value in values:
+            try:
+                pd.to_datetime(value, utc=True, format="ISO8601")
+            except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+                bad = value
+                break
+        raise DataValidationError(
+            f"column {column!r} of table {table!r} holds {bad!r}, which is no date-time "
+            "pandas can read; store times as ISO 8601 text (YYYY-MM-DD HH:MM:SS[.ffffff]"
+            "[+HH:MM]) or a timestamp"
+        ) from None
 
 
 def matured_window(window: Window, label_delay_hours: float) -> Window:
@@ -407,9 +593,11 @@ def label_counts(
     """
     from modelguard.core.window import to_naive_utc
 
+    _check_window(window)
     with connect(engine) as conn:
-        schema, name, existing = _inspect_columns(conn, table)
-        _check_columns(table, [time_column, label_column, label_time_column], existing)
+        schema, name, columns = _inspect_typed(conn, table)
+        _check_columns(table, [time_column, label_column, label_time_column], list(columns))
+        _check_time_types(engine, table, columns, time_column, label_time_column)
         known = _matured_clause(engine, label_column, label_time_column, to_naive_utc(as_of))
         stmt = (
             sa.select(sa.func.count(), sa.func.count(sa.case((known, 1))))
@@ -445,13 +633,22 @@ def newest_time(
 
     from modelguard.core.window import to_naive_utc
 
+    if since is not None:
+        from modelguard.storage.ids import check_window_bounds
+
+        check_window_bounds(
+            since, before, what="newest_time's [since, before)", error=DataValidationError
+        )
     before = to_naive_utc(before)
     with connect(engine) as conn:
-        schema, name, existing = _inspect_columns(conn, table)
-        _check_columns(table, [time_column], existing)
+        schema, name, columns = _inspect_typed(conn, table)
+        _check_columns(table, [time_column], list(columns))
+        _check_time_types(engine, table, columns, time_column)
         clause = _compare(engine, time_column, "<", before)
         if since is not None:
             clause = sa.and_(_compare(engine, time_column, ">=", to_naive_utc(since)), clause)
+        if engine.dialect.name == "sqlite":
+            clause = sa.and_(clause, _usable_time(engine, time_column))
         stmt = (
             sa.select(sa.column(time_column))
             .select_from(sa.table(name, schema=schema))
@@ -462,7 +659,7 @@ def newest_time(
         value = conn.execute(stmt).scalar_one_or_none()
     if value is None:
         return None
-    stamp = pd.to_datetime(value, utc=True, format="ISO8601").tz_localize(None)
+    stamp = _to_naive_utc_series(pd.Series([value]), table, time_column).iloc[0]
     return to_naive_utc(stamp.to_pydatetime())
 
 
@@ -473,9 +670,12 @@ def interval_counts(
     ``COUNT`` query, times compared as in :func:`count_rows`."""
     if not windows:
         return []
+    for window in windows:
+        _check_window(window)
     with connect(engine) as conn:
-        schema, name, existing = _inspect_columns(conn, table)
-        _check_columns(table, [time_column], existing)
+        schema, name, columns = _inspect_typed(conn, table)
+        _check_columns(table, [time_column], list(columns))
+        _check_time_types(engine, table, columns, time_column)
         clauses = [_window_clause(engine, time_column, w) for w in windows]
         bucket = sa.case(*((c, i) for i, c in enumerate(clauses)), else_=-1).label("bucket")
         stmt = (

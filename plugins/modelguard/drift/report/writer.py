@@ -14,6 +14,7 @@ from typing import Any
 
 from modelguard.exceptions import MalformedResultError, NotJSONSerializableError
 from modelguard.storage.artifacts import TMP_PREFIX, atomic_write_text
+from modelguard.storage.paths import inside
 
 from .format import (
     FEATURE_PLOT_PREFIX,
@@ -61,7 +62,9 @@ def write_drift_reports(
     """
     _validate(report)
     out = Path(out_dir)
-    plots_dir = out / PLOTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    # A plots folder that is a symlink pointing out of the report folder is refused.
+    plots_dir = inside(out, PLOTS_DIR, root_name="the report folder")
     plots_dir.mkdir(parents=True, exist_ok=True)
 
     features = features_of(report)
@@ -78,9 +81,9 @@ def write_drift_reports(
         plot_paths.append(path)
     _remove_stale_plots(plots_dir, keep={p.name for p in plot_paths})
 
-    json_path = out / JSON_NAME
+    json_path = inside(out, JSON_NAME, root_name="the report folder")
     atomic_write_text(json_path, _to_json(report))
-    html_path = out / HTML_NAME
+    html_path = inside(out, HTML_NAME, root_name="the report folder")
     atomic_write_text(html_path, render_html(report, order, filenames, title))
     return ReportPaths(json_path=json_path, html_path=html_path, plot_paths=tuple(plot_paths))
 

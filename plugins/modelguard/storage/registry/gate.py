@@ -66,9 +66,9 @@ class ChampionGate:
         (``champion_id`` may be ``None`` when there was no champion to compare with).
         """
         check_model_name(model_name)
-        check_id("challenger_id", challenger_id)
+        challenger_id = check_id("challenger_id", challenger_id)
         if champion_id is not None:
-            check_id("champion_id", champion_id)
+            champion_id = check_id("champion_id", champion_id)
         result_dict = check_json_dict("result", result)
         with self.engine.begin() as conn:
             challenger = fetch_own_version(conn, model_name, challenger_id)
@@ -102,7 +102,7 @@ class ChampionGate:
     ) -> ModelEvent:
         """Append a ``post_deployment_check`` event (details = the check); no status changes."""
         check_model_name(model_name)
-        check_id("version_id", version_id)
+        version_id = check_id("version_id", version_id)
         check_dict = check_json_dict("check", check)
         with self.engine.begin() as conn:
             version = fetch_own_version(conn, model_name, version_id)
@@ -146,8 +146,8 @@ class ChampionGate:
         :class:`RegistryError` when the version is unknown, of another model or not a challenger.
         """
         check_model_name(model_name)
-        check_id("version_id", version_id)
-        check_id("expected_champion_id", expected_champion_id)
+        version_id = check_id("version_id", version_id)
+        expected_champion_id = check_id("expected_champion_id", expected_champion_id)
         check_reason(reason)
         evaluation_dict = None if evaluation is None else check_json_dict("evaluation", evaluation)
         approval_extra = _approval_details(approval)
@@ -218,7 +218,7 @@ class ChampionGate:
         rejected; anything else raises :class:`RegistryError` naming the version's status.
         """
         check_model_name(model_name)
-        check_id("version_id", version_id)
+        version_id = check_id("version_id", version_id)
         check_reason(reason)
         evaluation_dict = None if evaluation is None else check_json_dict("evaluation", evaluation)
         approval_extra = _approval_details(approval)
@@ -274,7 +274,7 @@ class ChampionGate:
         written instead of logging the timeout twice.
         """
         check_model_name(model_name)
-        check_id("version_id", version_id)
+        version_id = check_id("version_id", version_id)
         check_reason(reason)
         details_dict = check_json_dict("details", details or {})
         e = model_events_table

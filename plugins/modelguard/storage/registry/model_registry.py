@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from modelguard.exceptions import NoChampionError, RegistryError
-from modelguard.storage.artifacts import ArtifactStore, sha256_file
+from modelguard.exceptions import ArtifactIntegrityError, NoChampionError, RegistryError
+from modelguard.storage.artifacts import ArtifactRef, ArtifactStore, sha256_file
 from modelguard.storage.db import metadata, optional_naive_utc, to_naive_utc, utcnow
 from modelguard.storage.registry.gate import ChampionGate
 from modelguard.storage.registry.history import champion_changes
@@ -37,6 +37,7 @@ from modelguard.storage.registry.rows import (
     append_event,
     champion_row,
     champions_table,
+    check_id,
     check_mapping,
     check_model_name,
     event_from_row,
@@ -109,9 +110,32 @@ class ModelRegistry(ChampionGate, Rollbacks):
         a mismatch raises :class:`ArtifactIntegrityError` and nothing is unpickled.
         """
         version_id = version.id if isinstance(version, ModelVersion) else version
+        version_id = check_id("version", version_id)
         store = self._artifact_store()
         current = self.get_version(version_id)
         return store.load(current.artifact, what=f"artifact of {current.label}")
+
+    def _check_artifact(self, model_name: str, uri: str, sha256: str) -> None:
+        """Refuse to register an artifact that could never be loaded: outside the root
+        (:class:`ArtifactPathError`), missing or not a regular file, or whose bytes do not hash
+        to ``sha256`` (:class:`ArtifactIntegrityError` naming the path and both hashes)."""
+        if self.artifacts is None:
+            raise RegistryError(
+                f"cannot register a version of {model_name!r}: this ModelRegistry has no "
+                "artifact root, so it cannot check that the artifact exists and has the given "
+                "sha256; create it as ModelRegistry(engine, "
+                "artifact_root=config.storage.artifact_root)"
+            )
+        what = f"the artifact of the new version of {model_name!r}"
+        path = self.artifacts.path_of(uri)
+        if path.exists() and not path.is_file():
+            raise ArtifactIntegrityError(
+                f"{what} at {str(path)!r} is not a regular file; register a model file saved "
+                "with ModelRegistry.save_artifact"
+            )
+        self.artifacts.read_verified(
+            ArtifactRef(uri=uri, sha256=sha256), what=what, recorded_by="artifact_sha256"
+        )
 
     # ------------------------------------------------------------------ writes
 
@@ -136,6 +160,12 @@ class ModelRegistry(ChampionGate, Rollbacks):
         The version number is assigned and the ``registered`` event appended in one transaction.
         A concurrent registration of the same model that takes the same number makes the
         unique constraint fail; the attempt is then retried with the next number.
+
+        Only an artifact that could be loaded is registered: ``artifact_uri`` must resolve
+        (symlinks followed) to a regular file under the artifact root whose bytes hash to
+        ``artifact_sha256``; otherwise :class:`ArtifactPathError` or
+        :class:`ArtifactIntegrityError` (naming the path, and both hashes) and nothing is
+        stored. A registry without an artifact root cannot register.
         """
         check_model_name(model_name)
         if status not in STATUSES:
@@ -147,7 +177,7 @@ class ModelRegistry(ChampionGate, Rollbacks):
             )
         if not isinstance(artifact_uri, str) or not artifact_uri:
             raise RegistryError("artifact_uri must be a non-empty string")
-        if not isinstance(artifact_sha256, str) or not _SHA256_RE.match(artifact_sha256):
+        if not isinstance(artifact_sha256, str) or not _SHA256_RE.fullmatch(artifact_sha256):
             raise RegistryError(
                 f"artifact_sha256 must be 64 lowercase hex characters, got {artifact_sha256!r}"
             )
@@ -172,6 +202,9 @@ class ModelRegistry(ChampionGate, Rollbacks):
             raise RegistryError(
                 f"training window of {model_name!r} ends ({end}) before it starts ({start})"
             )
+        # Last check before anything is written: the artifact is a regular file under the
+        # artifact root (resolved, symlinks followed) whose bytes hash to artifact_sha256.
+        self._check_artifact(model_name, artifact_uri, artifact_sha256)
 
         values = {
             "model_name": model_name,
@@ -245,6 +278,7 @@ class ModelRegistry(ChampionGate, Rollbacks):
         rejected or rolled back. Status, pointer and ``promoted`` event are one transaction.
         """
         check_model_name(model_name)
+        version_id = check_id("version_id", version_id)
         try:
             with self.engine.begin() as conn:
                 current = champion_row(conn, model_name)
@@ -302,6 +336,7 @@ class ModelRegistry(ChampionGate, Rollbacks):
 
     def get_champion(self, model_name: str) -> ModelVersion:
         """The current champion of ``model_name``; :class:`NoChampionError` if there is none."""
+        check_model_name(model_name)
         with self.engine.connect() as conn:
             champion = champion_row(conn, model_name)
         if champion is None:
@@ -313,12 +348,15 @@ class ModelRegistry(ChampionGate, Rollbacks):
         return champion
 
     def get_version(self, version_id: int) -> ModelVersion:
-        """The version with primary key ``version_id``; :class:`RegistryError` if unknown."""
+        """The version with primary key ``version_id``; :class:`RegistryError` if unknown,
+        :class:`~modelguard.exceptions.InvalidIdError` unless it is an integer >= 1."""
+        version_id = check_id("version_id", version_id)
         with self.engine.connect() as conn:
             return fetch_version(conn, version_id)
 
     def list_versions(self, model_name: str) -> list[ModelVersion]:
         """All versions of ``model_name``, oldest first (empty list for an unknown model)."""
+        check_model_name(model_name)
         t = model_versions_table
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -328,6 +366,7 @@ class ModelRegistry(ChampionGate, Rollbacks):
 
     def events(self, model_name: str) -> list[ModelEvent]:
         """The event log of ``model_name`` in the order the events were appended."""
+        check_model_name(model_name)
         t = model_events_table
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -362,6 +401,7 @@ class ModelRegistry(ChampionGate, Rollbacks):
         before it. So monitoring judges each interval with the model of its time, and a
         reprocess of history gives the verdicts of its first pass.
         """
+        check_model_name(model_name)
         at = to_naive_utc(at)
         with self.engine.connect() as conn:
             changes = champion_changes(conn, model_name)
@@ -377,6 +417,7 @@ class ModelRegistry(ChampionGate, Rollbacks):
 
     def latest_challenger(self, model_name: str) -> ModelVersion:
         """The newest version of ``model_name`` with status ``challenger``."""
+        check_model_name(model_name)
         v = model_versions_table
         with self.engine.connect() as conn:
             row = conn.execute(

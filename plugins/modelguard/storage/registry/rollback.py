@@ -94,9 +94,9 @@ class Rollbacks:
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
             raise RegistryError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
         if target_version_id is not None:
-            check_id("target_version_id", target_version_id)
+            target_version_id = check_id("target_version_id", target_version_id)
         if expected_champion_id is not None:
-            check_id("expected_champion_id", expected_champion_id)
+            expected_champion_id = check_id("expected_champion_id", expected_champion_id)
 
         store = self._artifact_store()
         current = self.get_champion(model_name)

@@ -3,7 +3,6 @@ checks of what is written, and the reads and writes of single rows every operati
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelguard.exceptions import RegistryError
+from modelguard.storage import ids
 from modelguard.storage.artifacts import ArtifactRef
 from modelguard.storage.db import (
     JSONText,
@@ -59,9 +59,6 @@ EVENTS = (
 )
 # Statuses a version may have when a rollback makes it champion again (never a rejected one).
 RESTORABLE_STATUSES = (STATUS_ARCHIVED, STATUS_CHALLENGER, STATUS_ROLLED_BACK)
-
-# A model name becomes a directory name under the artifact root.
-_MODEL_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\Z")
 
 
 model_versions_table = sa.Table(
@@ -168,12 +165,8 @@ class ModelEvent:
 
 
 def check_model_name(model_name: Any) -> str:
-    if not isinstance(model_name, str) or not _MODEL_NAME_RE.match(model_name):
-        raise RegistryError(
-            f"invalid model name {model_name!r}: use 1-200 characters from letters, digits, "
-            "'.', '_' and '-', starting with a letter or digit"
-        )
-    return model_name
+    """The shared model-name rule (:func:`modelguard.storage.ids.check_model_name`)."""
+    return ids.check_model_name(model_name)
 
 
 def check_reason(reason: Any) -> str:
@@ -183,9 +176,9 @@ def check_reason(reason: Any) -> str:
 
 
 def check_id(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RegistryError(f"{name} must be an integer version id, got {value!r}")
-    return value
+    """An integer version id >= 1 as ``int`` (:func:`modelguard.storage.ids.check_version_id`:
+    never ``True``, ``'1'`` or ``1.0``); :class:`~modelguard.exceptions.InvalidIdError`."""
+    return ids.check_version_id(value, name)
 
 
 def check_json_dict(name: str, value: Any) -> dict[str, Any]:
@@ -242,6 +235,7 @@ def event_from_row(row: Any) -> ModelEvent:
 
 
 def fetch_version(conn: Connection, version_id: int) -> ModelVersion:
+    version_id = check_id("version_id", version_id)
     t = model_versions_table
     row = conn.execute(sa.select(t).where(t.c.id == version_id)).one_or_none()
     if row is None:
