@@ -22,6 +22,8 @@ from modelguard.exceptions import DataValidationError
 __all__ = [
     "KS_EXACT_MAX_N",
     "PROPORTION_FLOOR",
+    "PSI_ASYMPTOTIC_MIN_EXPECTED",
+    "PSI_SIMULATIONS",
     "McNemarResult",
     "benjamini_hochberg",
     "bin_counts",
@@ -35,7 +37,11 @@ __all__ = [
     "mcnemar",
     "psi",
     "psi_from_counts",
+    "psi_pvalue",
     "quantile_edges",
+    "reference_spread",
+    "wasserstein_normalised",
+    "wasserstein_sorted",
 ]
 
 PROPORTION_FLOOR = 1e-4
@@ -602,3 +608,141 @@ def mcnemar(
         return McNemarResult(float(k), pvalue, b, c, "exact")
     statistic = (abs(b - c) - 1) ** 2 / n_discordant
     return McNemarResult(float(statistic), float(_sps.chi2.sf(statistic, 1)), b, c, "asymptotic")
+
+
+# --------------------------------------------------------------------------- PSI significance
+
+PSI_ASYMPTOTIC_MIN_EXPECTED = 10.0
+"""Smallest expected count per cell (in the smaller sample) for the chi-square limit of PSI;
+below it an empty cell meets the 1e-4 proportion floor often enough that the limit is too
+optimistic, and the p-value is simulated instead."""
+
+PSI_SIMULATIONS = 2000
+"""Simulated samples behind a small-sample PSI p-value (resolution 1/2001)."""
+
+
+def psi_pvalue(
+    ref_counts: Any, cur_counts: Any, *, n_simulations: int = PSI_SIMULATIONS, seed: int = 0
+) -> float:
+    """p-value of the PSI of two aligned count vectors under "same distribution".
+
+    For two multinomial samples of sizes n and m from the same distribution, PSI * n*m/(n+m)
+    tends to chi-square with (cells - 1) degrees of freedom (PSI is to second order the
+    chi-square distance of the proportions); cells empty in both samples are dropped. That
+    limit is used when every cell expects at least PSI_ASYMPTOTIC_MIN_EXPECTED values in the
+    smaller sample. Otherwise (small windows, rare categories, a rare missing bin) the p-value
+    is simulated: ``n_simulations`` pairs of multinomial samples from the pooled proportions,
+    PSI computed exactly as :func:`psi_from_counts` (floor included), p = (1 + #{simulated >=
+    observed}) / (1 + n_simulations). The seed is fixed, so a rerun gives the same p-value.
+    Bins fitted on the reference itself (quantile edges) behave like fixed bins here: the
+    edges' sampling error plays the part of the reference's multinomial error (checked by
+    simulation in tests/core/test_stats.py).
+    """
+    observed = psi_from_counts(ref_counts, cur_counts)
+    ref = _counts_1d(ref_counts, "ref_counts")
+    cur = _counts_1d(cur_counts, "cur_counts")
+    keep = (ref + cur) > 0
+    ref, cur = ref[keep], cur[keep]
+    if ref.size < 2:
+        return 1.0
+    n, m = float(ref.sum()), float(cur.sum())
+    pooled = (ref + cur) / (n + m)
+    if min(n, m) * pooled.min() >= PSI_ASYMPTOTIC_MIN_EXPECTED:
+        statistic = observed * n * m / (n + m)
+        return float(min(1.0, max(0.0, _sps.chi2.sf(statistic, ref.size - 1))))
+    n_simulations = operator.index(n_simulations)
+    if n_simulations < 1:
+        raise DataValidationError(f"n_simulations must be >= 1; got {n_simulations}")
+    if not (float(n).is_integer() and float(m).is_integer()):
+        raise DataValidationError("ref_counts and cur_counts must hold whole counts")
+    rng = np.random.default_rng(seed)
+    pooled = pooled / pooled.sum()
+    sim_ref = rng.multinomial(int(n), pooled, size=n_simulations) / n
+    sim_cur = rng.multinomial(int(m), pooled, size=n_simulations) / m
+    p_ref = np.maximum(sim_ref, PROPORTION_FLOOR)
+    p_cur = np.maximum(sim_cur, PROPORTION_FLOOR)
+    simulated = np.sum((p_cur - p_ref) * np.log(p_cur / p_ref), axis=1)
+    # a hair of tolerance: the observed PSI and a simulated identical table agree as numbers
+    exceed = int(np.count_nonzero(simulated >= observed - 1e-12))
+    return (1 + exceed) / (1 + n_simulations)
+
+
+# --------------------------------------------------------------------------- Wasserstein-1
+
+
+def wasserstein_sorted(a_sorted: Any, b_sorted: Any) -> float:
+    """Wasserstein-1 distance of two ascending, finite samples (scipy's
+    ``wasserstein_distance``): the area between their quantile functions.
+
+    With n <= m values, each of the m quantile steps of the larger sample meets at most one
+    step of the smaller one, so the integral is one pass over the larger sample (the smaller
+    one's quantile function repeated onto its grid) plus a correction at the <= n steps that
+    split an interval. Integer arithmetic keeps the interval weights exact.
+    """
+    a = _sorted_sample(a_sorted, "a_sorted")
+    b = _sorted_sample(b_sorted, "b_sorted")
+    for name, arr in (("a_sorted", a), ("b_sorted", b)):
+        if not (math.isfinite(arr[0]) and math.isfinite(arr[-1])):
+            raise DataValidationError(
+                f"{name} holds infinite values; the Wasserstein distance needs finite ones "
+                "(wasserstein_normalised clips them)"
+            )
+    if a.size > b.size:
+        a, b = b, a
+    n, m = a.size, b.size
+    i = np.arange(n + 1, dtype=np.int64)
+    # interval j (1-based) of b, ((j-1)/m, j/m], starts in a's step floor((j-1) n / m)
+    starts = -((-i * m) // n)  # ceil(i m / n): first 0-based j - 1 in a's step i
+    quantile_a = np.repeat(a, np.diff(starts))
+    total = float(np.abs(quantile_a - b).sum()) * n
+    # a's step boundary i/n strictly inside b's interval j = ceil(i m / n): split it
+    k = np.arange(1, n, dtype=np.int64)
+    inside = (k * m) % n != 0
+    k = k[inside]
+    j = (k * m) // n + 1
+    right = n - (k * m - (j - 1) * n)  # width of the part after the boundary, in 1/(n m)
+    bj = b[j - 1]
+    total += float(np.sum((np.abs(a[k] - bj) - np.abs(a[k - 1] - bj)) * right))
+    return total / (float(n) * float(m))
+
+
+def reference_spread(sorted_values: Any) -> float | None:
+    """Spread a distance is measured in: the IQR / 1.349 (the standard deviation of a normal
+    distribution, robust to heavy tails and to a few infinite values), or, where the IQR is 0
+    (a point mass over half the values, e.g. zero-inflated counts), the standard deviation of
+    the finite values. None for a constant sample."""
+    arr = _sorted_sample(sorted_values, "sorted_values")
+    q1, q3 = _sorted_linear_quantiles(arr, np.array([0.25, 0.75]))
+    iqr = float(q3 - q1)
+    if math.isfinite(iqr) and iqr > 0:
+        return iqr / 1.349
+    finite = arr[np.isfinite(arr)]
+    if finite.size < 2:
+        return None
+    std = float(finite.std())
+    return std if math.isfinite(std) and std > 0 else None
+
+
+def wasserstein_normalised(ref_sorted: Any, cur_sorted: Any) -> float | None:
+    """Wasserstein-1 distance of current from reference in reference spreads
+    (:func:`reference_spread`): a location shift of d spreads scores d, a scale change by a
+    factor s of a normal distribution 0.80 * |s - 1|, and values moved into a tail count by
+    how far they moved. Values (infinite ones included) beyond the reference's finite range
+    by more than its width are counted at that limit, so the result is always finite. None
+    when the reference has no spread."""
+    ref = _sorted_sample(ref_sorted, "ref_sorted")
+    cur = _sorted_sample(cur_sorted, "cur_sorted")
+    spread = reference_spread(ref)
+    if spread is None:
+        return None
+    finite = ref[np.isfinite(ref)]
+    lo, hi = float(finite[0]), float(finite[-1])
+    width = hi - lo
+    band_lo, band_hi = lo - width, hi + width
+    if not (math.isfinite(band_lo) and math.isfinite(band_hi)):
+        return None
+    if ref[0] < band_lo or ref[-1] > band_hi:
+        ref = np.clip(ref, band_lo, band_hi)
+    if cur[0] < band_lo or cur[-1] > band_hi:
+        cur = np.clip(cur, band_lo, band_hi)
+    return wasserstein_sorted(ref, cur) / spread
