@@ -609,11 +609,30 @@ def _feature_pvalue(p: dict[str, Any]) -> float | None:
     """One p-value per feature for Benjamini-Hochberg: the KS / chi-square p-value, and when
     PSI is configured too, the smaller of it and PSI's own p-value, Bonferroni-doubled. One
     p-value per feature keeps the chance that a same-distribution window flags anything at
-    ``ks_significance`` whichever of the feature's tests fires."""
-    found = [x for x in (p.get("test_pvalue"), p.get("psi_pvalue")) if x is not None]
+    ``ks_significance`` whichever of the feature's tests fires.
+
+    The chi-square p-value is left out where its limit does not hold (a cell expecting fewer
+    than 5 values, e.g. rare categories in a small window: there it rejects a same-
+    distribution window about twice as often as it should) and PSI's simulated p-value is
+    there to take its place; the reported ``chi2_pvalue`` is unchanged."""
+    test_p = p.get("test_pvalue")
+    if p["type"] == "categorical" and p.get("psi_pvalue") is not None and _sparse_table(p):
+        test_p = None
+    found = [x for x in (test_p, p.get("psi_pvalue")) if x is not None]
     if not found:
         return None
     return min(1.0, len(found) * min(found))
+
+
+def _sparse_table(p: dict[str, Any]) -> bool:
+    """Whether a cell of the 2 x k table expects fewer than 5 values (Cochran's rule), from the
+    proportions and sizes of both samples; cells empty in both are not in the table."""
+    n, m = float(p["ref"].n_rows), float(p["n_current"])
+    ref = np.asarray(p["bins"]["reference"], dtype=np.float64) * n
+    cur = np.asarray(p["bins"]["current"], dtype=np.float64) * m
+    pooled = (ref + cur) / (n + m)
+    pooled = pooled[pooled > 0]
+    return bool(pooled.size and min(n, m) * pooled.min() < 5.0)
 
 
 def _verdict(name: str, p: dict[str, Any], th) -> FeatureDrift:
