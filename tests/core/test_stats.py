@@ -795,7 +795,7 @@ def _h0_psi_pvalues(n_ref, m, bins, rng, *, missing=0.0, sims=500, **kwargs):
 
 @pytest.mark.parametrize(
     ("n_ref", "m", "missing"),
-    [(20_000, 2_000, 0.0), (50_000, 5_000, 0.02), (5_000, 5_000, 0.0)],
+    [(20_000, 2_000, 0.0), (50_000, 5_000, 0.03), (5_000, 5_000, 0.0)],
 )
 def test_psi_pvalue_is_uniform_under_h0_where_the_chi_square_limit_holds(n_ref, m, missing):
     p = _h0_psi_pvalues(n_ref, m, 10, np.random.default_rng([n_ref, m]), missing=missing)
@@ -807,8 +807,10 @@ def test_psi_pvalue_is_calibrated_at_small_n_by_simulation():
     """m = 200 with a 2% missing bin: the bin expects 4 values, so the chi-square limit is
     off (an empty missing bin meets the 1e-4 floor) and the p-value is simulated."""
     rng = np.random.default_rng(42)
-    p = _h0_psi_pvalues(20_000, 200, 10, rng, missing=0.02, sims=400, n_simulations=400)
-    assert np.mean(p < 0.05) < 0.08 and np.mean(p < 0.01) < 0.025
+    p = _h0_psi_pvalues(20_000, 200, 10, rng, missing=0.02, sims=500)
+    # simulated (and sequential) p-values are valid, not uniform: P(p <= a) <= a
+    for a, slack in ((0.5, 0.06), (0.2, 0.05), (0.05, 0.03), (0.01, 0.015)):
+        assert np.mean(p <= a) <= a + slack, a
     # the asymptotic p-value on the same tables would not be: check it is the floor at work
     ref = np.r_[np.full(10, 1960), 400]
     cur = np.r_[np.full(10, 20), 0]  # no missing value in the window: floored to 1e-4
