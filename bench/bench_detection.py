@@ -450,6 +450,72 @@ def _episodes(flagged: list[bool]) -> int:
     return sum(1 for i, f in enumerate(flagged) if f and (i == 0 or not flagged[i - 1]))
 
 
+def render_markdown(results: dict[str, Any]) -> str:
+    """The README tables of a results file (``--render``)."""
+    meta = results["meta"]
+    out = [f"Measured {meta['date']} on {meta['machine']} (`make bench-detection`).", ""]
+    if "false_alarms" in results:
+        out += [
+            "| n | windows | flagged now | rate now (95% CI) | flagged before | rate before |",
+            "| ---: | ---: | ---: | --- | ---: | ---: |",
+        ]
+        for r in results["false_alarms"]:
+            lo, hi = r["ci95_now"]
+            out.append(
+                f"| {r['n']:,} | {r['windows']} | {r['flagged_now']} | {r['rate_now']:.3f} "
+                f"({lo:.3f}-{hi:.3f}) | {r['flagged_before']} | {r['rate_before']:.3f} |"
+            )
+        out.append("")
+    if "grid" in results:
+        sizes = list(results["grid"][0]["rates"])
+        out += [
+            "| shift (column) | " + " | ".join(f"n={int(n):,}" for n in sizes) + " |",
+            "| --- |" + " ---: |" * len(sizes),
+        ]
+        for r in results["grid"]:
+            cells = [
+                f"{r['rates'][n]['before']:.2f} → **{r['rates'][n]['now']:.2f}**" for n in sizes
+            ]
+            out.append(f"| {r['shift']} ({r['column']}) | " + " | ".join(cells) + " |")
+        reps = ", ".join(f"{r['repeats']}" for r in results["grid"][0]["rates"].values())
+        out += ["", f"Detection rate before → **now**; windows per cell: {reps}.", ""]
+    if "seven" in results:
+        for entry in results["seven"]:
+            out += [
+                f"n = {entry['n']:,}: before {entry['flagged_before']}/7, "
+                f"now {entry['flagged_now']}/7; unshifted columns flagged before "
+                f"{entry['false_flags_before'] or 'none'}, now {entry['false_flags_now'] or 'none'}.",
+                "",
+                "| shift | column | before | now | PSI | KS D | Cramér's V | W1 (spreads) |",
+                "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |",
+            ]
+            for sh in entry["shifts"]:
+                out.append(
+                    f"| {sh['shift']} | {sh['column']} | {'yes' if sh['before'] else 'no'} | "
+                    f"{'yes' if sh['now'] else 'no'} | {_fmt(sh['psi'])} | "
+                    f"{_fmt(sh['ks_statistic'])} | {_fmt(sh['cramers_v'])} | "
+                    f"{_fmt(sh['wasserstein'])} |"
+                )
+            out.append("")
+    if "hourly" in results:
+        out += [
+            "| sends/hour | rows a window | runs | flagged now (episodes) | flagged before (episodes) |",
+            "| ---: | ---: | ---: | --- | --- |",
+        ]
+        for r in results["hourly"]:
+            out.append(
+                f"| {r['sends_per_hour']} | {r['rows_per_window_median']:,} | {r['runs']} | "
+                f"{r['flagged_now']} ({r['episodes_now']}) | "
+                f"{r['flagged_before']} ({r['episodes_before']}) |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -457,7 +523,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="few repeats (development)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--render", type=Path, help="print the markdown tables of a results file")
     args = parser.parse_args(argv)
+    if args.render:
+        print(render_markdown(json.loads(args.render.read_text())))
+        return 0
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     config = load_config(CONFIG)
     dd = config.drift_detection
