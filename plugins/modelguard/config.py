@@ -121,6 +121,7 @@ class DriftDetectionConfig:
     categorical_tests: tuple[str, ...] = field(metadata=_choices(*CATEGORICAL_TESTS))
     reference_sample_size: int = field(metadata=_range(100))
     min_rows: int = field(metadata=_range(1))
+    min_wasserstein: float = field(metadata=_range(0))
 
 
 STRATEGIES = ("sliding_window", "weighted", "full_batch")

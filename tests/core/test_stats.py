@@ -696,3 +696,156 @@ def test_mcnemar_rejects_length_mismatch_and_empty_input():
         stats.mcnemar([1, 0, 1], [1, 0], [1, 0, 1])
     with pytest.raises(DataValidationError, match="no rows"):
         stats.mcnemar([], [], [])
+
+
+# --------------------------------------------------------------------------- Wasserstein-1 and
+# PSI significance (the scale/tail rule of issue 10)
+
+
+@pytest.mark.parametrize(
+    ("n", "m"),
+    [(1, 1), (1, 9), (5, 7), (7, 5), (13, 91), (100, 1000), (999, 1000), (20_000, 300_000)],
+)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_wasserstein_sorted_is_scipys_distance(n, m, seed):
+    rng = np.random.default_rng([seed, n, m])
+    a = np.sort(rng.normal(0.0, 1.0, n))
+    b = np.sort(rng.standard_t(3, m) * 1.3 + 0.2)
+    expected = sps.wasserstein_distance(a, b)
+    assert stats.wasserstein_sorted(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert stats.wasserstein_sorted(b, a) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_wasserstein_sorted_with_ties_and_identical_samples(seed):
+    rng = np.random.default_rng(seed)
+    a = np.sort(rng.integers(0, 5, 1_000).astype(float))
+    b = np.sort(rng.integers(0, 7, 3_001).astype(float))
+    assert stats.wasserstein_sorted(a, b) == pytest.approx(sps.wasserstein_distance(a, b), rel=1e-9)
+    assert stats.wasserstein_sorted(a, a.copy()) == 0.0
+    # a whole-sample location shift moves W1 by exactly that much
+    assert stats.wasserstein_sorted(a, a + 2.5) == pytest.approx(2.5, rel=1e-12)
+
+
+def test_wasserstein_sorted_rejects_unsorted_nan_and_infinite_input():
+    with pytest.raises(DataValidationError, match="sorted ascending"):
+        stats.wasserstein_sorted([2.0, 1.0], [1.0])
+    with pytest.raises(DataValidationError, match="sorted ascending"):
+        stats.wasserstein_sorted([1.0, np.nan], [1.0])
+    with pytest.raises(DataValidationError, match="infinite"):
+        stats.wasserstein_sorted([1.0, np.inf], [1.0])
+    with pytest.raises(DataValidationError, match="empty"):
+        stats.wasserstein_sorted([], [1.0])
+
+
+def test_reference_spread_is_the_iqr_then_the_std_then_none():
+    rng = np.random.default_rng(5)
+    x = np.sort(rng.normal(0, 2.0, 50_001))
+    q1, q3 = np.quantile(x, [0.25, 0.75])
+    assert stats.reference_spread(x) == pytest.approx((q3 - q1) / 1.349, rel=1e-12)
+    assert stats.reference_spread(x) == pytest.approx(2.0, rel=0.02)
+    zero_inflated = np.sort(np.r_[np.zeros(800), np.arange(1.0, 201.0)])
+    assert stats.reference_spread(zero_inflated) == pytest.approx(zero_inflated.std(), rel=1e-12)
+    assert stats.reference_spread(np.ones(10)) is None
+    with_inf = np.r_[-np.inf, np.linspace(0, 1, 1001), np.inf]
+    spread = stats.reference_spread(with_inf)
+    assert spread is not None and math.isfinite(spread)
+
+
+@pytest.mark.parametrize(
+    ("shift", "scale", "expected"),
+    [(0.25, 1.0, 0.25), (0.5, 1.0, 0.5), (0.0, 1.5, 0.5 * math.sqrt(2 / math.pi))],
+)
+def test_wasserstein_normalised_reads_in_reference_spreads(shift, scale, expected):
+    rng = np.random.default_rng(8)
+    ref = np.sort(rng.normal(10.0, 3.0, 20_000))
+    cur = np.sort(10.0 + 3.0 * (shift + scale * rng.normal(0, 1, 200_000)))
+    value = stats.wasserstein_normalised(ref, cur)
+    q1, q3 = np.quantile(ref, [0.25, 0.75])
+    assert value == pytest.approx(sps.wasserstein_distance(ref, cur) / ((q3 - q1) / 1.349))
+    assert value == pytest.approx(expected, abs=0.02)
+
+
+def test_wasserstein_normalised_stays_finite_with_infinite_values():
+    ref = np.sort(np.random.default_rng(1).normal(0, 1, 5_000))
+    cur = np.r_[-np.inf, -np.inf, np.sort(np.random.default_rng(2).normal(0, 1, 996)), np.inf]
+    value = stats.wasserstein_normalised(ref, cur)
+    assert value is not None and math.isfinite(value)
+    # the infinite values count at the band edge: reference range widened by its width
+    lo, hi = ref[0], ref[-1]
+    band = (lo - (hi - lo), hi + (hi - lo))
+    clipped = np.clip(cur, *band)
+    spread = stats.reference_spread(ref)
+    assert value == pytest.approx(sps.wasserstein_distance(ref, clipped) / spread, rel=1e-9)
+    assert stats.wasserstein_normalised(np.ones(5), cur) is None
+
+
+def _h0_psi_pvalues(n_ref, m, bins, rng, *, missing=0.0, sims=500, **kwargs):
+    """PSI p-values of same-distribution pairs binned as the profile bins them: quantile
+    edges fitted on the reference itself, missing values as one more bin."""
+    out = []
+    for _ in range(sims):
+        ref = rng.lognormal(0, 1, n_ref)
+        cur = rng.lognormal(0, 1, m)
+        if missing:
+            ref[rng.random(n_ref) < missing] = np.nan
+            cur[rng.random(m) < missing] = np.nan
+        edges = stats.quantile_edges(ref, bins)
+        out.append(
+            stats.psi_pvalue(stats.bin_counts(ref, edges), stats.bin_counts(cur, edges), **kwargs)
+        )
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("n_ref", "m", "missing"),
+    [(20_000, 2_000, 0.0), (50_000, 5_000, 0.03), (5_000, 5_000, 0.0)],
+)
+def test_psi_pvalue_is_uniform_under_h0_where_the_chi_square_limit_holds(n_ref, m, missing):
+    p = _h0_psi_pvalues(n_ref, m, 10, np.random.default_rng([n_ref, m]), missing=missing)
+    assert sps.kstest(p, "uniform").pvalue > 0.01
+    assert np.mean(p < 0.05) < 0.08
+
+
+def test_psi_pvalue_is_calibrated_at_small_n_by_simulation():
+    """m = 200 with a 2% missing bin: the bin expects 4 values, so the chi-square limit is
+    off (an empty missing bin meets the 1e-4 floor) and the p-value is simulated."""
+    rng = np.random.default_rng(42)
+    p = _h0_psi_pvalues(20_000, 200, 10, rng, missing=0.02, sims=500)
+    # simulated (and sequential) p-values are valid, not uniform: P(p <= a) <= a
+    for a, slack in ((0.5, 0.06), (0.2, 0.05), (0.05, 0.03), (0.01, 0.015)):
+        assert np.mean(p <= a) <= a + slack, a
+    # the asymptotic p-value on the same tables would not be: check it is the floor at work
+    ref = np.r_[np.full(10, 1960), 400]
+    cur = np.r_[np.full(10, 20), 0]  # no missing value in the window: floored to 1e-4
+    psi = stats.psi_from_counts(ref, cur)
+    limit = sps.chi2.sf(psi * 20_000 * 200 / 20_200, 10)
+    assert stats.psi_pvalue(ref, cur) > 2 * limit
+
+
+def test_psi_pvalue_limit_and_simulation_agree_where_both_hold():
+    ref = np.array([3000, 2500, 2000, 1500, 1000])
+    cur = np.array([660, 480, 380, 300, 180])
+    psi = stats.psi_from_counts(ref, cur)
+    n, m = ref.sum(), cur.sum()
+    limit = stats.psi_pvalue(ref, cur)
+    assert limit == pytest.approx(sps.chi2.sf(psi * n * m / (n + m), 4), rel=1e-12)
+    # the same table through the simulation path (force it with a tiny extra cell)
+    simulated = stats.psi_pvalue(np.r_[ref, 1], np.r_[cur, 0], n_simulations=4000)
+    assert simulated == pytest.approx(limit, abs=0.03)
+
+
+def test_psi_pvalue_is_deterministic_and_bounded():
+    ref, cur = np.array([50, 30, 20, 1]), np.array([5, 3, 2, 0])
+    first = stats.psi_pvalue(ref, cur)
+    assert first == stats.psi_pvalue(ref, cur)
+    assert 1 / (1 + stats.PSI_SIMULATIONS) <= first <= 1.0
+    assert stats.psi_pvalue([10, 0], [5, 0]) == 1.0  # one cell in use: nothing to test
+    assert stats.psi_pvalue([100, 0], [0, 100]) == 1 / (1 + stats.PSI_SIMULATIONS)
+    assert stats.psi_pvalue([1000, 0], [0, 1000]) < 1e-100  # the chi-square limit
+    with pytest.raises(DataValidationError, match="same length"):
+        stats.psi_pvalue([1, 2], [1, 2, 3])
+    with pytest.raises(DataValidationError, match="empty"):
+        stats.psi_pvalue([0, 0], [1, 2])
+    with pytest.raises(DataValidationError, match="n_simulations"):
+        stats.psi_pvalue(ref, cur, n_simulations=0)

@@ -443,6 +443,9 @@ class FeatureDrift:
     n_reference: int
     n_current: int
     bins: dict[str, list]
+    # Added with the scale/tail rule; reports stored before it load with these defaults.
+    psi_pvalue: float | None = None
+    wasserstein: float | None = None  # Wasserstein-1 in reference spreads (numeric only)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -465,15 +468,24 @@ class FeatureDrift:
             "n_reference": self.n_reference,
             "n_current": self.n_current,
             "bins": self.bins,
+            "psi_pvalue": self.psi_pvalue,
+            "wasserstein": self.wasserstein,
         }
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> FeatureDrift:
-        """Inverse of :meth:`to_dict` (which leaves the name to the report's key)."""
-        values = fields_from_dict(cls, {"name": name, **data} if isinstance(data, dict) else data)
+        """Inverse of :meth:`to_dict` (which leaves the name to the report's key); a report
+        stored before ``psi_pvalue`` and ``wasserstein`` existed loads with them None."""
+        if isinstance(data, dict):
+            data = {**_FEATURE_DRIFT_ADDED, "name": name, **data}
+        values = fields_from_dict(cls, data)
         values["tests"] = tuple(values["tests"])
         values["new_categories"] = dict(values["new_categories"])
         return cls(**values)
+
+
+_FEATURE_DRIFT_ADDED: dict[str, Any] = {"psi_pvalue": None, "wasserstein": None}
+"""FeatureDrift fields newer than the first stored reports, with the value an old one means."""
 
 
 @dataclass(frozen=True)
@@ -795,6 +807,8 @@ def detect_drift(
             counts, values = _categorical_codes(current_frame, name, what)
             partial[name] = _categorical_drift(ref, counts, values, th)
 
+    for p in partial.values():
+        p["pvalue"] = _feature_pvalue(p)
     tested = [n for n, p in partial.items() if p["pvalue"] is not None]
     adjusted = stats.benjamini_hochberg([partial[n]["pvalue"] for n in tested])
     for name, p_adj in zip(tested, adjusted, strict=True):
@@ -826,6 +840,7 @@ def detect_drift(
             "ks_significance": th.ks_significance,
             "min_ks_statistic": th.min_ks_statistic,
             "min_cramers_v": th.min_cramers_v,
+            "min_wasserstein": th.min_wasserstein,
             "dataset_drift_share": th.dataset_drift_share,
             "numeric_tests": list(th.numeric_tests),
             "categorical_tests": list(th.categorical_tests),
@@ -839,26 +854,33 @@ def detect_drift(
 def _numeric_drift(ref: NumericProfile, values: np.ndarray, th) -> dict[str, Any]:
     valid, n_missing = _sorted_valid(values)
     cur_counts = stats.bin_counts_sorted(valid, ref.edges, n_missing)
+    psi_on = "psi" in th.numeric_tests
     out: dict[str, Any] = {
         "type": "numeric",
         "tests": tuple(th.numeric_tests),
-        "psi": stats.psi_from_counts(ref.counts, cur_counts) if "psi" in th.numeric_tests else None,
+        "psi": stats.psi_from_counts(ref.counts, cur_counts) if psi_on else None,
+        "psi_pvalue": stats.psi_pvalue(ref.counts, cur_counts) if psi_on else None,
         "effect_measure": "ks_statistic",
         "ref": ref,
         "n_current": int(values.size),
         "n_missing": n_missing,
         "new_categories": {},
         "bins": _bins(edge_labels(ref.edges), ref.counts, cur_counts),
-        "pvalue": None,
+        "test_pvalue": None,
+        "wasserstein": None,
     }
+    sample = ref.sorted_sample
+    if valid.size and sample.size:
+        # an effect size that sees scale and tails, which KS D (a largest gap) and 10
+        # quantile bins barely do: a 1.5x wider normal has D ~ 0.10 but W1 ~ 0.40 spreads
+        out["wasserstein"] = stats.wasserstein_normalised(sample, valid)
     if "ks" in th.numeric_tests:
-        sample = ref.sorted_sample
         if max(sample.size, valid.size) > stats.KS_EXACT_MAX_N:
             d = stats.ks_statistic_sorted(sample, valid)
             p = stats.ks_pvalue(d, sample.size, valid.size)
         else:  # scipy's exact method, statistic and p-value alike
             d, p = stats.ks_2samp(sample, valid)
-        out.update(ks_statistic=float(d), ks_pvalue=float(p), pvalue=float(p), effect_size=d)
+        out.update(ks_statistic=float(d), ks_pvalue=float(p), test_pvalue=float(p), effect_size=d)
     return out
 
 
@@ -884,6 +906,9 @@ def _categorical_drift(
         "psi": stats.psi_from_counts(ref_counts, cur_counts)
         if "psi" in th.categorical_tests
         else None,
+        "psi_pvalue": stats.psi_pvalue(ref_counts, cur_counts)
+        if "psi" in th.categorical_tests
+        else None,
         "effect_measure": "cramers_v",
         "ref": ref,
         "n_current": n_current,
@@ -895,18 +920,52 @@ def _categorical_drift(
             cur_counts,
             ["category"] * len(ref.categories) + ["new"] * len(new) + ["missing"],
         ),
-        "pvalue": None,
+        "test_pvalue": None,
     }
     if "chi2" in th.categorical_tests:
         stat, p, _dof = stats.chi2_from_counts(ref_counts, cur_counts)
         present = int(np.count_nonzero(ref_counts + cur_counts))
         v = stats.cramers_v(stat, int(ref_counts.sum() + n_current), present)
-        out.update(chi2_statistic=float(stat), chi2_pvalue=float(p), pvalue=float(p))
+        out.update(chi2_statistic=float(stat), chi2_pvalue=float(p), test_pvalue=float(p))
         out["effect_size"] = float(v)
     return out
 
 
+def _feature_pvalue(p: dict[str, Any]) -> float | None:
+    """One p-value per feature for Benjamini-Hochberg: the KS / chi-square p-value, and when
+    PSI is configured too, the smaller of it and PSI's own p-value, Bonferroni-doubled. One
+    p-value per feature keeps the chance that a same-distribution window flags anything at
+    ``ks_significance`` whichever of the feature's tests fires.
+
+    The chi-square p-value is left out where its limit does not hold (a cell expecting fewer
+    than 5 values, e.g. rare categories in a small window: there it rejects a same-
+    distribution window about twice as often as it should) and PSI's simulated p-value is
+    there to take its place; the reported ``chi2_pvalue`` is unchanged."""
+    test_p = p.get("test_pvalue")
+    if p["type"] == "categorical" and p.get("psi_pvalue") is not None and _sparse_table(p):
+        test_p = None
+    found = [x for x in (test_p, p.get("psi_pvalue")) if x is not None]
+    if not found:
+        return None
+    return min(1.0, len(found) * min(found))
+
+
+def _sparse_table(p: dict[str, Any]) -> bool:
+    """Whether a cell of the 2 x k table expects fewer than 5 values (Cochran's rule), from the
+    proportions and sizes of both samples; cells empty in both are not in the table."""
+    n, m = float(p["ref"].n_rows), float(p["n_current"])
+    ref = np.asarray(p["bins"]["reference"], dtype=np.float64) * n
+    cur = np.asarray(p["bins"]["current"], dtype=np.float64) * m
+    pooled = (ref + cur) / (n + m)
+    pooled = pooled[pooled > 0]
+    return bool(pooled.size and min(n, m) * pooled.min() < 5.0)
+
+
 def _verdict(name: str, p: dict[str, Any], th) -> FeatureDrift:
+    """A feature drifts when its adjusted p-value is below ``ks_significance`` (the window
+    differs beyond chance) and one effect size reaches its floor (the difference matters):
+    PSI >= psi_warning, KS D >= min_ks_statistic (Cramér's V >= min_cramers_v), or
+    Wasserstein-1 >= min_wasserstein reference spreads. Severity stays PSI's alone."""
     ref = p["ref"]
     psi = p["psi"]
     severity = "none"
@@ -922,19 +981,27 @@ def _verdict(name: str, p: dict[str, Any], th) -> FeatureDrift:
             reasons.append(f"PSI {psi:.3f} >= {level} {limit:g}")
         else:
             reasons.append(f"PSI {psi:.3f} < warning {th.psi_warning:g}")
-    significant = False
+        if p.get("psi_pvalue") is not None:
+            reasons.append(f"PSI p {p['psi_pvalue']:.3g}")
     p_adj = p.get("pvalue_adjusted")
     effect = p.get("effect_size")
-    if p_adj is not None:
+    w1 = p.get("wasserstein")
+    effects = [severity != "none"]
+    if effect is not None:
         test = "KS D" if p["type"] == "numeric" else "Cramér's V"
         floor = th.min_ks_statistic if p["type"] == "numeric" else th.min_cramers_v
-        significant = p_adj < th.ks_significance and effect >= floor
+        effects.append(effect >= floor)
+        reasons.append(f"{test} {effect:.3f} {'>=' if effect >= floor else '<'} floor {floor:g}")
+    if w1 is not None:
+        effects.append(w1 >= th.min_wasserstein)
+        cmp_w = ">=" if w1 >= th.min_wasserstein else "<"
+        reasons.append(f"W1 {w1:.3f} spreads {cmp_w} floor {th.min_wasserstein:g}")
+    if p_adj is not None:
         cmp_p = "<" if p_adj < th.ks_significance else ">="
-        cmp_e = ">=" if effect >= floor else "<"
-        reasons.append(
-            f"{test} {effect:.3f} {cmp_e} floor {floor:g}, "
-            f"adjusted p {p_adj:.3g} {cmp_p} {th.ks_significance:g}"
-        )
+        reasons.append(f"adjusted p {p_adj:.3g} {cmp_p} {th.ks_significance:g}")
+        drifted = p_adj < th.ks_significance and any(effects)
+    else:  # no test configured that gives a p-value: PSI's severity alone, as before
+        drifted = severity == "major"
     miss_ref = ref.missing_share
     miss_cur = p["n_missing"] / p["n_current"]
     if abs(miss_cur - miss_ref) >= 0.01:
@@ -942,7 +1009,6 @@ def _verdict(name: str, p: dict[str, Any], th) -> FeatureDrift:
     if p["new_categories"]:
         listed = ", ".join(f"{c} ({s:.1%})" for c, s in p["new_categories"].items())
         reasons.append(f"categories not in the reference: {listed}")
-    drifted = severity == "major" or significant
     prefix = "drifted: " if drifted else "no drift: "
     return FeatureDrift(
         name=name,
@@ -965,6 +1031,8 @@ def _verdict(name: str, p: dict[str, Any], th) -> FeatureDrift:
         n_reference=int(ref.n_rows),
         n_current=p["n_current"],
         bins=p["bins"],
+        psi_pvalue=_finite(p.get("psi_pvalue")),
+        wasserstein=_finite(w1),
     )
 
 

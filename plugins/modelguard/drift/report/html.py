@@ -31,6 +31,7 @@ _THRESHOLD_LABELS = {
     "ks_significance": "Significance level (adjusted p-value) below",
     "min_ks_statistic": "Minimum KS statistic (effect size, numeric)",
     "min_cramers_v": "Minimum Cramér's V (effect size, categorical)",
+    "min_wasserstein": "Minimum Wasserstein-1 in reference spreads (effect size, numeric)",
     "dataset_drift_share": "Dataset drift when the share of drifted features reaches",
 }
 
