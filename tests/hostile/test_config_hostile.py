@@ -835,15 +835,22 @@ def test_no_pattern_of_the_package_is_anchored_with_a_dollar():
         ("modelguard.config", "_IDENTIFIER", "sends"),
         ("modelguard.config", "_EMAIL", "a@example.com"),
         ("modelguard.config", "_FACTORY_PATH", "a.b:c"),
-        ("modelguard.storage.artifacts", "_MODEL_NAME_RE", "email_engagement"),
-        ("modelguard.storage.registry.rows", "_MODEL_NAME_RE", "email_engagement"),
         ("modelguard.storage.registry.model_registry", "_SHA256_RE", "0" * 64),
     ],
 )
 def test_a_trailing_newline_never_matches(module, name, good):
+    """The patterns matched with ``match``: anchored with ``\\Z``, never ``$``."""
     import importlib
 
     pattern = getattr(importlib.import_module(module), name)
     assert pattern.match(good)
     for bad in (good + "\n", good + "\r\n", "\n" + good):
         assert not pattern.match(bad), (name, bad)
+
+
+@pytest.mark.parametrize("bad", ["email_engagement\n", "email_engagement\r\n", "\nemail"])
+def test_a_model_name_with_a_newline_is_refused_by_the_storage_rule(bad):
+    from modelguard.storage.ids import is_model_name
+
+    assert is_model_name("email_engagement")
+    assert not is_model_name(bad)
