@@ -738,14 +738,19 @@ def test_wasserstein_sorted_rejects_unsorted_nan_and_infinite_input():
         stats.wasserstein_sorted([], [1.0])
 
 
-def test_reference_spread_is_the_iqr_then_the_std_then_none():
+def test_reference_spread_is_the_larger_of_the_iqr_and_the_std():
     rng = np.random.default_rng(5)
     x = np.sort(rng.normal(0, 2.0, 50_001))
     q1, q3 = np.quantile(x, [0.25, 0.75])
-    assert stats.reference_spread(x) == pytest.approx((q3 - q1) / 1.349, rel=1e-12)
+    assert stats.reference_spread(x) == pytest.approx(max((q3 - q1) / 1.349, x.std()), rel=1e-12)
     assert stats.reference_spread(x) == pytest.approx(2.0, rel=0.02)
     zero_inflated = np.sort(np.r_[np.zeros(800), np.arange(1.0, 201.0)])
     assert stats.reference_spread(zero_inflated) == pytest.approx(zero_inflated.std(), rel=1e-12)
+    # a small IQR beside a long tail: the standard deviation, not the IQR, is the unit
+    tail = np.sort(np.r_[rng.normal(10, 1, 9_000), rng.exponential(200, 1_000)])
+    q1, q3 = np.quantile(tail, [0.25, 0.75])
+    assert tail.std() > 5 * (q3 - q1) / 1.349
+    assert stats.reference_spread(tail) == pytest.approx(tail.std(), rel=1e-12)
     assert stats.reference_spread(np.ones(10)) is None
     with_inf = np.r_[-np.inf, np.linspace(0, 1, 1001), np.inf]
     spread = stats.reference_spread(with_inf)

@@ -926,22 +926,27 @@ def wasserstein_sorted(a_sorted: Any, b_sorted: Any) -> float:
 
 
 def reference_spread(sorted_values: Any) -> float | None:
-    """Spread a distance is measured in: the IQR / 1.349 (the standard deviation of a normal
-    distribution, robust to heavy tails and to a few infinite values), or, where the IQR is 0
-    (a point mass over half the values, e.g. zero-inflated counts), the standard deviation of
-    the finite values. None for a constant sample."""
+    """Spread a distance is measured in: the larger of the IQR / 1.349 (the standard deviation
+    of a normal distribution) and the standard deviation of the finite values. Either alone
+    misleads: the IQR is 0 for a point mass over half the values (zero-inflated counts), and a
+    small IQR beside a long tail (days since the last touch) makes the tail's sampling noise in
+    a small window look like many spreads of drift (6 of 720 hourly runs flagged under no drift
+    with the IQR alone). For a normal column both are the same number. None for a constant
+    sample."""
     arr = _sorted_sample(sorted_values, "sorted_values")
     with np.errstate(invalid="ignore"):  # inf - inf where a quartile is infinite: NaN
         q1, q3 = _sorted_linear_quantiles(arr, np.array([0.25, 0.75]))
         iqr = float(q3 - q1)
-    if math.isfinite(iqr) and iqr > 0:
-        return iqr / 1.349
+    robust = iqr / 1.349 if math.isfinite(iqr) and iqr > 0 else 0.0
     finite = arr[np.isfinite(arr)]
-    if finite.size < 2:
-        return None
-    with np.errstate(over="ignore", invalid="ignore"):  # overflows to inf near 1e308
-        std = float(finite.std())
-    return std if math.isfinite(std) and std > 0 else None
+    std = 0.0
+    if finite.size >= 2:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflows to inf near 1e308
+            std = float(finite.std())
+        if not math.isfinite(std):
+            std = 0.0
+    spread = max(robust, std)
+    return spread if spread > 0 else None
 
 
 def wasserstein_normalised(ref_sorted: Any, cur_sorted: Any) -> float | None:
