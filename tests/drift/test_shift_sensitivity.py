@@ -191,3 +191,47 @@ def test_reports_stored_before_the_new_fields_still_load(profile):
     assert again.features == report.features
     single = FeatureDrift.from_dict("normal", report.features["normal"].to_dict())
     assert single == report.features["normal"]
+
+
+def _categories(n: int, shares: list[float], seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cats = np.array([f"c{i}" for i in range(len(shares))])
+    return pd.DataFrame({"c": cats[rng.choice(len(shares), size=n, p=shares)]})
+
+
+MIX_REFERENCE = [0.3, 0.25, 0.2, 0.15, 0.1]
+# 20% of the values moved to the top category: every other category keeps 80% of its share
+MIX_SHIFTED = [0.3 * 0.8 + 0.2, 0.25 * 0.8, 0.2 * 0.8, 0.15 * 0.8, 0.1 * 0.8]
+
+
+@pytest.mark.parametrize("n_current", [20_000, 200_000])
+def test_a_category_mix_counts_whatever_the_window_size_against_a_large_reference(n_current):
+    """Cramér's V of the 2 x k table shrinks with the size ratio of the two samples (the same
+    20% move read 0.064 on a 100k window and 0.112 on a 1M window against a 1M reference);
+    the balanced V reads the change itself, so the verdict does not depend on n."""
+    profile = build_reference_profile(
+        _categories(400_000, MIX_REFERENCE, 1), {"c": "categorical"}, bins=DD.psi_bins
+    )
+    feature = detect_drift(profile, _categories(n_current, MIX_SHIFTED, 2), config=DD).features["c"]
+    # sqrt(D / 4), D the chi-square distance to the pooled shares (here close to the reference's)
+    ref, cur = np.array(MIX_REFERENCE), np.array(MIX_SHIFTED)
+    pooled = (400_000 * ref + n_current * cur) / (400_000 + n_current)
+    expected = np.sqrt(np.sum((cur - ref) ** 2 / pooled) / 4)
+    assert feature.effect_size == pytest.approx(expected, rel=0.1)
+    assert feature.effect_size >= DD.min_cramers_v
+    assert feature.drifted, feature.reason
+
+
+def test_the_balanced_cramers_v_is_cramers_v_for_equal_samples_and_invariant_to_the_ratio():
+    ref = np.array([3000.0, 2500, 2000, 1500, 1000])
+    cur = np.array([4400.0, 2000, 1600, 1200, 800])
+    stat, _p, dof = stats.chi2_from_counts(ref, cur)
+    equal = stats.cramers_v_balanced(stat, int(ref.sum()), int(cur.sum()), dof + 1)
+    assert equal == pytest.approx(stats.cramers_v(stat, int(ref.sum() + cur.sum()), dof + 1))
+    big = ref * 50  # the same proportions in a 50x larger reference
+    stat_big, _p, _ = stats.chi2_from_counts(big, cur)
+    unbalanced = stats.cramers_v(stat_big, int(big.sum() + cur.sum()), dof + 1)
+    balanced = stats.cramers_v_balanced(stat_big, int(big.sum()), int(cur.sum()), dof + 1)
+    assert unbalanced < 0.6 * equal
+    # only the pooled shares the distance is taken to still move with the ratio (a few %)
+    assert balanced == pytest.approx(equal, rel=0.1)

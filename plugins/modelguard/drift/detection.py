@@ -925,7 +925,7 @@ def _categorical_drift(
     if "chi2" in th.categorical_tests:
         stat, p, _dof = stats.chi2_from_counts(ref_counts, cur_counts)
         present = int(np.count_nonzero(ref_counts + cur_counts))
-        v = stats.cramers_v(stat, int(ref_counts.sum() + n_current), present)
+        v = stats.cramers_v_balanced(stat, int(ref_counts.sum()), n_current, present)
         out.update(chi2_statistic=float(stat), chi2_pvalue=float(p), test_pvalue=float(p))
         out["effect_size"] = float(v)
     return out
