@@ -245,9 +245,20 @@ def old_rule_flags(report: DriftReport) -> list[str]:
     for name, f in report.features.items():
         floor = th["min_ks_statistic"] if f.type == "numeric" else th["min_cramers_v"]
         significant = name in adjusted and adjusted[name] < th["ks_significance"]
-        if f.severity == "major" or (significant and f.effect_size >= floor):
+        if f.severity == "major" or (significant and _old_effect(f) >= floor):
             flagged.append(name)
     return flagged
+
+
+def _old_effect(f) -> float:
+    """The effect size of the rule before: KS D, or Cramér's V of the 2 x k table as it was
+    (shrinking with the size ratio of reference and window; now the balanced V)."""
+    if f.type == "numeric":
+        return f.effect_size
+    present = sum(
+        1 for r, c in zip(f.bins["reference"], f.bins["current"], strict=True) if r > 0 or c > 0
+    )
+    return stats.cramers_v(f.chi2_statistic, f.n_reference + f.n_current, present)
 
 
 def flags(report: DriftReport) -> dict[str, Any]:
