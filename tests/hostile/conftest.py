@@ -3,10 +3,14 @@ the input and what is allowed, never a silently wrong result or a raw Python err
 
 Hypothesis runs derandomized (the same examples on every machine, so CI never sees a new
 failure that a developer cannot replay) and without a per-example deadline (the machines are
-shared and noisy; a slow example is not a wrong one).
+shared and noisy; a slow example is not a wrong one). ``MODELGUARD_HYPOTHESIS_PROFILE=explore``
+runs fresh random examples, many more of them, to look for cases the fixed ones miss (a case
+found that way is then pinned with ``@example``).
 """
 
 from __future__ import annotations
+
+import os
 
 from hypothesis import HealthCheck, settings
 
@@ -18,4 +22,11 @@ settings.register_profile(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-settings.load_profile("modelguard")
+settings.register_profile(
+    "explore",
+    deadline=None,
+    max_examples=2000,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("MODELGUARD_HYPOTHESIS_PROFILE", "modelguard"))

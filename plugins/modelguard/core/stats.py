@@ -942,8 +942,11 @@ def reference_spread(sorted_values: Any) -> float | None:
     finite = arr[np.isfinite(arr)]
     std = 0.0
     if finite.size >= 2:
-        with np.errstate(over="ignore", invalid="ignore"):  # overflows to inf near 1e308
-            std = float(finite.std())
+        # in units of the largest magnitude: squares of values beyond ~1e154 overflow
+        scale = float(max(abs(finite[0]), abs(finite[-1])))
+        if scale > 0:
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                std = float((finite / scale).std()) * scale
         if not math.isfinite(std):
             std = 0.0
     spread = max(robust, std)
@@ -964,14 +967,17 @@ def wasserstein_normalised(ref_sorted: Any, cur_sorted: Any) -> float | None:
         return None
     finite = ref[np.isfinite(ref)]
     lo, hi = float(finite[0]), float(finite[-1])
-    half_width = hi / 2 - lo / 2  # halves: finite even where hi - lo overflows
-    if half_width == 0:
+    if hi == lo:
         return None
+    half_width = hi / 2 - lo / 2  # halves: finite even where hi - lo overflows
     width = hi - lo
     band = (lo - width, hi + width)
     inside = math.isfinite(3 * width) and ref[0] >= band[0] and ref[-1] <= band[1]
     if inside and cur[0] >= band[0] and cur[-1] <= band[1]:  # the usual case: exact as is
-        return wasserstein_sorted(ref, cur) / spread
+        value = wasserstein_sorted(ref, cur) / spread
+        return value if math.isfinite(value) else None
+    if half_width == 0:  # a range of one subnormal step: nothing to rescale by
+        return None
     # x -> (x - lo) / width, clipped to [-1, 2]: the reference range widened by its width,
     # where no difference can overflow and infinite values land on the band's edge
     with np.errstate(over="ignore", invalid="ignore"):
