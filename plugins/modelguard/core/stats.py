@@ -942,10 +942,10 @@ def reference_spread(sorted_values: Any) -> float | None:
     finite = arr[np.isfinite(arr)]
     std = 0.0
     if finite.size >= 2:
-        # in units of the largest magnitude: squares of values beyond ~1e154 overflow
-        scale = float(max(abs(finite[0]), abs(finite[-1])))
-        if scale > 0:
-            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            std = float(finite.std())
+            if not math.isfinite(std):  # squares beyond ~1e154 overflow: in units of the max
+                scale = float(max(abs(finite[0]), abs(finite[-1])))
                 std = float((finite / scale).std()) * scale
         if not math.isfinite(std):
             std = 0.0
