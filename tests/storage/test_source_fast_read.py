@@ -379,6 +379,18 @@ def test_a_text_equal_to_the_null_marker_is_text(pg, monkeypatch):
     assert set(frame["txt"].dropna()) == {"mgnullfixed"}
 
 
+def _sql_table(pg: sa.Engine, declared: str, first_row: str) -> None:
+    """A table made in SQL (``declared``: name and columns), holding ``first_row`` at 01:00 and
+    a row of NULLs but the time at 02:00."""
+    name, columns = declared.split(" ", 1)
+    nulls = ", ".join(["NULL"] * (columns.count(",")))
+    with pg.begin() as conn:
+        conn.execute(sa.text(f"CREATE TABLE {declared}"))
+        conn.execute(
+            sa.text(f"INSERT INTO {name} VALUES {first_row}, ('2026-09-01 02:00', {nulls})")
+        )
+
+
 @pytest.mark.parametrize(
     ("column_sql", "value_sql"),
     [
@@ -395,28 +407,16 @@ def test_a_text_equal_to_the_null_marker_is_text(pg, monkeypatch):
     ],
 )
 def test_values_and_types_copy_does_not_read(pg, monkeypatch, column_sql, value_sql):
-    with pg.begin() as conn:
-        conn.execute(sa.text(f"CREATE TABLE odd (sent_at timestamp, v {column_sql})"))
-        conn.execute(
-            sa.text(
-                f"INSERT INTO odd VALUES ('2026-09-01 01:00', {value_sql}), "
-                "('2026-09-01 02:00', NULL)"
-            )
-        )
+    _sql_table(pg, f"odd (sent_at timestamp, v {column_sql})", f"('2026-09-01 01:00', {value_sql})")
     frame = _both_ways(monkeypatch, read_window, pg, "odd", "sent_at", W)
     assert frame["v"].iloc[0] is not None
 
 
 def test_a_label_time_of_minus_infinity(pg, monkeypatch):
     """'-infinity' is at or before any as_of: read the old way, and converted as it was."""
-    with pg.begin() as conn:
-        conn.execute(sa.text("CREATE TABLE lab (sent_at timestamp, y int, y_at timestamp)"))
-        conn.execute(
-            sa.text(
-                "INSERT INTO lab VALUES ('2026-09-01 01:00', 1, '-infinity'), "
-                "('2026-09-01 02:00', 0, '2026-09-02')"
-            )
-        )
+    _sql_table(
+        pg, "lab (sent_at timestamp, y int, y_at timestamp)", "('2026-09-01 01:00', 1, '-infinity')"
+    )
     new = read_matured(pg, "lab", "sent_at", "y", "y_at", W, AS_OF)
     old = _old_way(monkeypatch, read_matured, pg, "lab", "sent_at", "y", "y_at", W, AS_OF)
     _assert_identical(new, old)
