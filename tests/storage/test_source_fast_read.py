@@ -129,13 +129,19 @@ def _value(kind: str, i: int) -> Any:
     if kind == "rl":
         return None if i % 8 == 7 else REALS[i % len(REALS)]
     if kind == "ts":
-        return None if i % 5 == 1 else datetime(1901, 1, 1) + timedelta(days=977 * i, seconds=i)
+        if i % 5 == 1:
+            return None
+        if i % 10 in (3, 8):  # the first and the last microsecond Python knows
+            return datetime.min if i % 10 == 3 else datetime.max
+        return datetime(1901, 1, 1) + timedelta(days=977 * i, seconds=i, microseconds=10 * i)
     if kind == "tstz":
         if i % 5 == 2:
             return None
         return datetime(2026, 3, 29, 0, 30, tzinfo=TZ_PLUS_2) + timedelta(hours=5 * i)
     if kind == "day":
-        return None if i % 4 == 0 else date(1970, 1, 1) + timedelta(days=3333 * i)
+        if i % 4 == 0:
+            return None
+        return date(1, 1, 1) + timedelta(days=(3333 * i) % 3652058) if i % 9 else date.max
     if kind == "label":
         return None if i % 3 == 0 else i % 2
     if kind == "label_at":
@@ -234,7 +240,7 @@ def test_every_type_reads_as_before(engine, monkeypatch):
         assert frame["b"].iloc[6] == 2.0**63 and math.isnan(frame["b"].iloc[4])
         assert frame["flag"].dtype == object and set(frame["flag"]) == {True, False, None}
         assert frame["num"].iloc[0] == Decimal("1.50") and str(frame["num"].iloc[0]) == "1.50"
-        assert frame["day"].iloc[1] == date(1970, 1, 1) + timedelta(days=3333)
+        assert frame["day"].iloc[1] == date(1, 1, 1) + timedelta(days=3333)
         assert str(frame["tstz"].dtype) == "datetime64[us, UTC]"
         assert frame["tstz"].iloc[0] == pd.Timestamp("2026-03-28 22:30", tz="UTC")
         dbl = frame["dbl"].to_numpy()
@@ -410,6 +416,17 @@ def test_values_and_types_copy_does_not_read(pg, monkeypatch, column_sql, value_
     _sql_table(pg, f"odd (sent_at timestamp, v {column_sql})", f"('2026-09-01 01:00', {value_sql})")
     frame = _both_ways(monkeypatch, read_window, pg, "odd", "sent_at", W)
     assert frame["v"].iloc[0] is not None
+
+
+def test_odd_column_names(pg, monkeypatch):
+    """Names that need quoting, a % that psycopg2's binding must leave alone, unicode."""
+    names = ["sent_at", "pct%", "with space", 'quo"te', "Ünï", "select"]
+    types = dict.fromkeys(names, sa.Float()) | {"sent_at": sa.DateTime(), "Ünï": sa.Text()}
+    rows = [{n: float(k) for n in names} | {"sent_at": T0, "Ünï": "ü"} for k in range(3)]
+    _make_table(pg, rows, types=types)
+    _copy_only(monkeypatch)
+    frame = _both_ways(monkeypatch, read_window, pg, "src", "sent_at", W, names[::-1])
+    assert list(frame.columns) == names[::-1] and frame["pct%"].tolist() == [0.0, 1.0, 2.0]
 
 
 def test_a_label_time_of_minus_infinity(pg, monkeypatch):
