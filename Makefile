@@ -16,7 +16,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 DEMO_HOME := $(CURDIR)/.airflow/demo
 TEST_HOME := $(CURDIR)/.airflow/test
 
-.PHONY: demo test test-fast stack lint bench bench-detection install clean
+.PHONY: demo test test-fast stack lint bench bench-detection bench-read install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock pyproject.toml include/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ bench: $(VENV)/.installed
 # false-alarm and detection rates of the drift verdict (~30 min on 2 cores; not in `bench`)
 bench-detection: $(VENV)/.installed
 	$(PY) bench/bench_detection.py
+
+# reading a 1M-row window, PostgreSQL (MODELGUARD_BENCH_PG_DSN, else the test DSN) and SQLite:
+# read_window against the COPY -> read_csv floor, pandas.read_sql and the row-tuple build
+# (~5 min on 2 cores); writes bench/results/read.json
+bench-read: $(VENV)/.installed
+	$(PY) bench/bench_read.py
 
 clean:
 	rm -rf .airflow var

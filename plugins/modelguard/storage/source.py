@@ -483,8 +483,9 @@ def _read(
     times: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """The selected columns of the rows in ``window`` (and ``where``), ordered by time;
-    ``needed`` columns must exist too, ``times`` are converted like the time column."""
-    import pandas as pd
+    ``needed`` columns must exist too, ``times`` are converted like the time column. The frame
+    is built by :func:`modelguard.storage.frames.select_frame` (PostgreSQL: through COPY)."""
+    from modelguard.storage.frames import select_frame
 
     _check_window(window)
     if columns is not None and (isinstance(columns, str) or not hasattr(columns, "__iter__")):
@@ -509,8 +510,7 @@ def _read(
             .where(clause if where is None else sa.and_(clause, where))
             .order_by(_order_expr(engine, time_column))
         )
-        result = conn.execute(stmt)
-        frame = pd.DataFrame.from_records(list(result), columns=selected)
+        frame = select_frame(conn, stmt, selected, {c: typed[c] for c in selected})
 
     for column in (time_column, *times):
         if column in frame.columns:
