@@ -410,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", default="modelguard,scipy,nannyml,evidently")
     parser.add_argument("--bench-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
     parser.add_argument("--dsn", default=os.environ.get("MODELGUARD_BENCH_PG_DSN", DEFAULT_DSN))
+    parser.add_argument("--schema", default="modelguard_bench", help="schema of the read table")
     parser.add_argument("--no-read", action="store_true", help="leave out the PostgreSQL read")
     parser.add_argument("--data", type=Path, default=ROOT / "var" / "bench", help="work folder")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
@@ -490,7 +491,13 @@ def read_records(args: argparse.Namespace, sizes: list[int]) -> list[dict[str, A
     rows for each size; a size whose extrapolated peak memory would not fit is skipped."""
     largest = max(sizes)
     print(f"  read: loading {largest:,} rows into PostgreSQL ...", flush=True)
-    load = run_child(sys.executable, "load-read", str(largest), args.data, ["--dsn", args.dsn])
+    load = run_child(
+        sys.executable,
+        "load-read",
+        str(largest),
+        args.data,
+        ["--dsn", args.dsn, "--schema", args.schema],
+    )
     if load.get("failed"):
         print("  read: PostgreSQL not reachable or load failed; read rows left out")
         return []
@@ -513,7 +520,7 @@ def read_records(args: argparse.Namespace, sizes: list[int]) -> list[dict[str, A
                     "read",
                     str(n),
                     args.data,
-                    ["--dsn", args.dsn, "--repeat", str(args.repeat)],
+                    ["--dsn", args.dsn, "--schema", args.schema, "--repeat", str(args.repeat)],
                 ),
                 "n": n,
             }
@@ -521,7 +528,13 @@ def read_records(args: argparse.Namespace, sizes: list[int]) -> list[dict[str, A
             if not record.get("failed"):
                 previous = (n, record["max_rss_mib"])
     finally:
-        run_child(sys.executable, "drop-read", "0", args.data, ["--dsn", args.dsn])
+        run_child(
+            sys.executable,
+            "drop-read",
+            "0",
+            args.data,
+            ["--dsn", args.dsn, "--schema", args.schema],
+        )
     return out
 
 

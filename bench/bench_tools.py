@@ -15,6 +15,7 @@ import gc
 import json
 import math
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -358,7 +359,9 @@ def _pg_engine(dsn: str):
     return engine_for_url(dsn)
 
 
-def load_read_table(dsn: str, n: int, seed: int, chunk: int = 500_000) -> dict[str, Any]:
+def load_read_table(
+    dsn: str, schema: str, n: int, seed: int, chunk: int = 500_000
+) -> dict[str, Any]:
     """(Re)create the read table: the generator's current frame of ``n`` rows plus a time
     column (row i at T0 + i seconds), loaded with COPY in chunks and indexed on the time."""
     import io
@@ -372,11 +375,11 @@ def load_read_table(dsn: str, n: int, seed: int, chunk: int = 500_000) -> dict[s
     numeric = [f"{c} double precision" for c in bench_data.NUMERIC]
     text = [f"{c} text" for c in bench_data.CATEGORICAL]
     with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}"))
-        conn.execute(sa.text(f"DROP TABLE IF EXISTS {PG_SCHEMA}.{PG_TABLE}"))
+        conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {schema}.{PG_TABLE}"))
         conn.execute(
             sa.text(
-                f"CREATE TABLE {PG_SCHEMA}.{PG_TABLE} ({TIME_COLUMN} timestamp NOT NULL, "
+                f"CREATE TABLE {schema}.{PG_TABLE} ({TIME_COLUMN} timestamp NOT NULL, "
                 + ", ".join(numeric + text)
                 + ")"
             )
@@ -400,24 +403,24 @@ def load_read_table(dsn: str, n: int, seed: int, chunk: int = 500_000) -> dict[s
             pd.DataFrame(part).to_csv(buf, header=False, index=False, na_rep="")
             buf.seek(0)
             cursor.copy_expert(
-                f"COPY {PG_SCHEMA}.{PG_TABLE} FROM STDIN WITH (FORMAT csv)", buf, size=1 << 20
+                f"COPY {schema}.{PG_TABLE} FROM STDIN WITH (FORMAT csv)", buf, size=1 << 20
             )
-        cursor.execute(f"CREATE INDEX ON {PG_SCHEMA}.{PG_TABLE} ({TIME_COLUMN})")
-        cursor.execute(f"ANALYZE {PG_SCHEMA}.{PG_TABLE}")
+        cursor.execute(f"CREATE INDEX ON {schema}.{PG_TABLE} ({TIME_COLUMN})")
+        cursor.execute(f"ANALYZE {schema}.{PG_TABLE}")
         raw.commit()
     finally:
         raw.close()
     return {"rows": n, "seconds": time.perf_counter() - started}
 
 
-def drop_read_table(dsn: str) -> None:
+def drop_read_table(dsn: str, schema: str) -> None:
     import sqlalchemy as sa
 
     with _pg_engine(dsn).begin() as conn:
-        conn.execute(sa.text(f"DROP TABLE IF EXISTS {PG_SCHEMA}.{PG_TABLE}"))
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {schema}.{PG_TABLE}"))
 
 
-def copy_floor(dsn: str, columns: list[str], start: datetime, end: datetime):
+def copy_floor(dsn: str, schema: str, columns: list[str], start: datetime, end: datetime):
     """The floor of a read: the same window through COPY ... TO STDOUT (CSV) into
     pandas.read_csv (floats round-trip), with the time column parsed."""
     import io
@@ -428,7 +431,7 @@ def copy_floor(dsn: str, columns: list[str], start: datetime, end: datetime):
     try:
         cursor = raw.cursor()
         query = cursor.mogrify(
-            f"SELECT {', '.join(columns)} FROM {PG_SCHEMA}.{PG_TABLE} "
+            f"SELECT {', '.join(columns)} FROM {schema}.{PG_TABLE} "
             f"WHERE {TIME_COLUMN} >= %s AND {TIME_COLUMN} < %s ORDER BY {TIME_COLUMN}",
             (start, end),
         ).decode()
@@ -443,7 +446,7 @@ def copy_floor(dsn: str, columns: list[str], start: datetime, end: datetime):
     return frame
 
 
-def run_read(dsn: str, n: int, repeat: int) -> dict[str, Any]:
+def run_read(dsn: str, schema: str, n: int, repeat: int) -> dict[str, Any]:
     """read_window of the window holding the first ``n`` rows (the time column and the 25
     features, as the drift check asks) and the COPY floor, alternately, in this process."""
     from modelguard.core.window import Window
@@ -455,7 +458,7 @@ def run_read(dsn: str, n: int, repeat: int) -> dict[str, Any]:
     window = Window(start, end)
 
     def read():
-        return read_window(engine, f"{PG_SCHEMA}.{PG_TABLE}", TIME_COLUMN, window, columns)
+        return read_window(engine, f"{schema}.{PG_TABLE}", TIME_COLUMN, window, columns)
 
     runs: dict[str, dict[str, list[float]]] = {
         key: {"times": [], "added_mib": []} for key in ("read_window", "copy_floor")
@@ -464,7 +467,7 @@ def run_read(dsn: str, n: int, repeat: int) -> dict[str, Any]:
     for _ in range(repeat):  # alternate, so a slow moment of the machine hits both
         for key, fn in (
             ("read_window", read),
-            ("copy_floor", lambda: copy_floor(dsn, columns, start, end)),
+            ("copy_floor", lambda: copy_floor(dsn, schema, columns, start, end)),
         ):
             timing, frame = measure(fn, 1)
             runs[key]["times"] += timing["times"]
@@ -472,7 +475,7 @@ def run_read(dsn: str, n: int, repeat: int) -> dict[str, Any]:
             rows[key] = len(frame)
             del frame
     phases = {key: summarise(run) for key, run in runs.items()}
-    same = _same_values(read(), copy_floor(dsn, columns, start, end))
+    same = _same_values(read(), copy_floor(dsn, schema, columns, start, end))
     return {"phases": phases, "rows": rows, "same_values_as_floor": same}
 
 
@@ -509,17 +512,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dsn", default="")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--schema", default=PG_SCHEMA, help="PostgreSQL schema of the read table")
     args = parser.parse_args(argv)
 
     result: dict[str, Any] = {"tool": args.tool, "versions": versions(*PACKAGES)}
     if args.tool in ("read", "load-read", "drop-read"):
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.schema):
+            parser.error(f"--schema must be a plain lower-case identifier; got {args.schema!r}")
         n = int(args.data)
         if args.tool == "read":
-            result |= run_read(args.dsn, n, args.repeat)
+            result |= run_read(args.dsn, args.schema, n, args.repeat)
         elif args.tool == "load-read":
-            result |= load_read_table(args.dsn, n, args.seed)
+            result |= load_read_table(args.dsn, args.schema, n, args.seed)
         else:
-            drop_read_table(args.dsn)
+            drop_read_table(args.dsn, args.schema)
         result["n_rows"] = n
     else:
         folder = Path(args.data)
