@@ -108,6 +108,7 @@ def run_child(python: str, tool: str, data: str, work: Path, args: list[str]) ->
     log = work / f"{tool}-{Path(data).name}.log"
     out.unlink(missing_ok=True)
     env = {**os.environ, **TELEMETRY_OFF}
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     with open(log, "w") as fh:
         proc = subprocess.Popen(
@@ -126,6 +127,7 @@ def run_child(python: str, tool: str, data: str, work: Path, args: list[str]) ->
     result = json.loads(out.read_text())
     result["max_rss_mib"] = usage.ru_maxrss / 1024.0  # KiB on Linux
     result["wall_s"] = wall
+    result["load_average_before"] = load  # 1-minute: how busy the machine was
     return result
 
 

@@ -11,6 +11,7 @@ held. The result is JSON in OUT.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import math
@@ -64,6 +65,15 @@ def _reset_peak() -> None:
         pass
 
 
+def _trim() -> None:
+    """Hand freed heap memory back to the kernel (glibc), so a run's peak above its start is
+    not hidden by pages an earlier run freed but the process kept."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def measure(fn: Callable[[], Any], repeat: int) -> tuple[dict[str, Any], Any]:
     """Wall times of ``repeat`` runs of ``fn`` and what each run added to the RSS it started
     from (MiB, its peak minus its start); returns them with the last run's result."""
@@ -72,6 +82,7 @@ def measure(fn: Callable[[], Any], repeat: int) -> tuple[dict[str, Any], Any]:
     for _ in range(repeat):
         result = None
         gc.collect()
+        _trim()
         _reset_peak()
         base = _status_mib("VmRSS")
         t0 = time.perf_counter()
