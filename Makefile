@@ -16,7 +16,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 DEMO_HOME := $(CURDIR)/.airflow/demo
 TEST_HOME := $(CURDIR)/.airflow/test
 
-.PHONY: demo test test-fast stack lint bench bench-detection bench-read install clean
+.PHONY: demo test test-fast stack lint bench bench-venv bench-lock bench-drift bench-detection bench-read install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock pyproject.toml include/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,7 +57,34 @@ stack: $(VENV)/.installed
 	$(PY) scripts/airflow_stack.py up --pg-admin-dsn "$(PG_ADMIN_DSN)" \
 		--source-url "$(SOURCE_URL)" --registry-url "$(REGISTRY_URL)"
 
-bench: $(VENV)/.installed
+# NannyML and Evidently need pandas < 3: their own venv, pinned by bench/constraints-bench.txt
+# (the project's .venv is untouched). Usage telemetry off for the install and every run.
+BENCH_VENV := $(CURDIR)/.venv-bench
+BENCH_ENV := DO_NOT_TRACK=1 NML_DISABLE_USAGE_LOGGING=1 EVIDENTLY_DISABLE_TELEMETRY=1
+
+$(BENCH_VENV)/.installed: bench/requirements-bench.txt bench/constraints-bench.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m pip install -q -r bench/requirements-bench.txt -c bench/constraints-bench.txt
+	@touch $@
+
+bench-venv: $(BENCH_VENV)/.installed
+
+# Re-resolve bench/requirements-bench.txt in a scratch venv and write the constraints file.
+bench-lock:
+	rm -rf $(CURDIR)/.venv-bench-lock && $(PYTHON) -m venv $(CURDIR)/.venv-bench-lock
+	$(CURDIR)/.venv-bench-lock/bin/python -m pip install -q -r bench/requirements-bench.txt
+	$(CURDIR)/.venv-bench-lock/bin/python -m pip freeze --exclude-editable > bench/constraints-bench.txt
+	rm -rf $(CURDIR)/.venv-bench-lock
+
+# One table: modelguard, a scipy baseline, NannyML and Evidently at 100k and 1M rows, the
+# PostgreSQL read and the profile against their floors, the fast-path equality checks and the
+# 100k..10M scaling curve (bench/results/bench.json and bench.png; about 40 min on 2 cores).
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed
+	$(BENCH_ENV) $(PY) bench/bench_compare.py --bench-python $(BENCH_VENV)/bin/python
+
+# The quick drift-speed check of before (1M rows, modelguard against the floor; ~1 min).
+bench-drift: $(VENV)/.installed
 	MODELGUARD_CONFIG=$(CURDIR)/config/main_config.yaml $(PY) bench/bench_drift.py --baseline
 
 # false-alarm and detection rates of the drift verdict (~30 min on 2 cores; not in `bench`)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
+import bench_tools
 import numpy as np
 import pandas as pd
 
@@ -49,15 +50,7 @@ def main() -> None:
     ref, cur = make_frame(1, 0.0), make_frame(2, 0.2)
     dd = load_config().drift_detection
 
-    def floor() -> None:
-        for frame in (ref, cur):
-            for name, kind in features.items():
-                if kind == "numeric":
-                    np.sort(frame[name].to_numpy())
-                else:
-                    pd.factorize(frame[name])
-
-    t_floor = best_of(floor)
+    t_floor = best_of(lambda: bench_tools.floor(ref, cur, features))
     profile = build_reference_profile(ref, features, bins=dd.psi_bins)
     t_build = best_of(lambda: build_reference_profile(ref, features, bins=dd.psi_bins))
     t_detect = best_of(lambda: detect_drift(profile, cur, config=dd))
