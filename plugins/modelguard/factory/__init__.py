@@ -115,7 +115,7 @@ def parsing_for_dag() -> str | None:
     the dag-processor and everywhere else: then every DAG is built."""
     from airflow.sdk import get_parsing_context
 
-    return get_parsing_context().dag_id
+    return get_parsing_context().dag_id or None
 
 
 def build_dags(location: str | Path | None = None) -> dict[str, DAG]:
@@ -132,7 +132,7 @@ def build_dags(location: str | Path | None = None) -> dict[str, DAG]:
     """
     started = time.perf_counter()
     try:
-        return _build_dags(location, None)
+        return _build_dags(location, parsing_for_dag())
     finally:
         note_span("dag_file", started)
 
@@ -157,8 +157,8 @@ def _build_dags(location: str | Path | None, only: str | None) -> dict[str, DAG]
         except Exception as exc:  # any failure of one model stays that model's
             if strict:
                 raise
-            built = [] if only not in (None, config_error_dag_id(path)) else None
-            built = built if built is not None else [_config_error_dag(path, exc)]
+            wanted = only in (None, config_error_dag_id(path))
+            built = [_config_error_dag(path, exc)] if wanted else []
         dags.update((dag.dag_id, dag) for dag in built)
     return dags
 
