@@ -50,6 +50,7 @@ def test_an_import_is_counted_as_imports_not_in_its_phase(slow_module):
     assert t.phases["imports"] == pytest.approx(0.1, abs=0.05)
     assert t.phases["compute"] < 0.02
     assert t.modules == 1
+    assert t.heavy == ()
 
 
 def test_the_import_hook_is_removed_also_after_an_error():

@@ -44,6 +44,15 @@ LOG_PREFIX = "modelguard timing "
 
 IMPORTS = "imports"
 OTHER = "other"
+HEAVY_PACKAGES = (
+    "pandas",
+    "scipy.special",
+    "scipy.stats",
+    "scipy.optimize",
+    "matplotlib",
+    "sklearn",
+)
+"""Packages whose import a task's timing names (``heavy``) when the task loaded them."""
 
 _active: TaskTimer | None = None
 _spans: dict[str, tuple[float, float]] = {}
@@ -83,6 +92,7 @@ class TaskTiming:
     modules: int
     startup: float | None = None
     dag_file: float | None = None
+    heavy: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +103,7 @@ class TaskTiming:
             "modules": self.modules,
             "startup": None if self.startup is None else round(self.startup, 4),
             "dag_file": None if self.dag_file is None else round(self.dag_file, 4),
+            "heavy": list(self.heavy),
         }
         out.update(self.extra)
         return out
@@ -111,7 +122,7 @@ class TaskTiming:
             data, _ = json.JSONDecoder().raw_decode(text)
         except ValueError:
             return None
-        known = {"task", "seconds", "phases", "modules", "startup", "dag_file"}
+        known = {"task", "seconds", "phases", "modules", "startup", "dag_file", "heavy"}
         return cls(
             task=str(data["task"]),
             seconds=float(data["seconds"]),
@@ -119,6 +130,7 @@ class TaskTiming:
             modules=int(data["modules"]),
             startup=data.get("startup"),
             dag_file=data.get("dag_file"),
+            heavy=tuple(data.get("heavy") or ()),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -140,6 +152,7 @@ class TaskTimer:
         self._hook: Callable[..., Any] = self._import
         self._in_import = threading.local()
         self.timing: TaskTiming | None = None
+        self._had = {name for name in HEAVY_PACKAGES if name in sys.modules}
 
     # -- phases ---------------------------------------------------------------------------------
 
@@ -206,7 +219,10 @@ class TaskTimer:
         span = _spans.get("dag_file")
         if span is not None and (born is None or span[1] > born):  # not inherited from a parent
             dag_file = span[1] - (span[0] if born is None else max(span[0], born))
-        self.timing = TaskTiming(self.task, total, phases, self.modules, startup, dag_file)
+        heavy = tuple(n for n in HEAVY_PACKAGES if n in sys.modules and n not in self._had)
+        self.timing = TaskTiming(
+            self.task, total, phases, self.modules, startup, dag_file, heavy=heavy
+        )
         return self.timing
 
 
