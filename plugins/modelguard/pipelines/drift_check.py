@@ -107,26 +107,30 @@ def run_drift_check(
     run_id: str | None,
     judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
+    n_partitions: int | None = None,
 ) -> DriftCheckResult:
-    """The whole window in one task: read it, judge it, record the verdict."""
-    from modelguard.drift.detection import detect_drift
-    from modelguard.storage.source import read_window
+    """Judge the window and record the verdict. The window is read here, or, with
+    ``n_partitions``, is the merge of the summary files the partitions' tasks wrote
+    (:func:`summarise_partition`); the verdict, report, stored rows and result are the same
+    either way (one decision path: :func:`~modelguard.drift.detection.detect_drift` is
+    summarise-then-decide)."""
+    from functools import partial
+
+    from modelguard.drift.detection import detect_drift, detect_drift_from_summary
 
     champion, profile = _judge_with(config, registry_engine, window, judge_with)
-    columns = [config.source.time_column, *profile.features]
-    frame = read_window(
-        source_engine, config.source.table, config.source.time_column, window, columns
-    )
-    if log:
-        log.info("Read %d rows of %s for %s", len(frame), config.source.table, window)
+    if n_partitions is None:
+        frame = _read_features(config, source_engine, profile, window, log)
+        decide = partial(detect_drift, profile, frame)
+    else:
+        merged = _merged_partitions(config, champion, window, n_partitions, dag_id, log)
+        decide = partial(detect_drift_from_summary, profile, merged)
     bad_times = _unparseable_times(config, source_engine, log)
-    report = detect_drift(
-        profile,
-        frame,
+    report = decide(
         config=thresholds,
         model_name=champion.model_name,
         model_version=champion.version,
-        window=_window_dict(window),
+        window={"start": window.start.isoformat(), "end": window.end.isoformat()},
     )
     return _record(config, registry_engine, report, champion, bad_times, window, dag_id, run_id)
 
@@ -164,23 +168,10 @@ def summarise_partition(
     partition or one without a feature's values is fine, the merge decides."""
     from modelguard.drift.summary import summarise
     from modelguard.storage.partitions import partition_dir, partition_path, write_partition
-    from modelguard.storage.source import read_window
 
     part = _partition_window(window, partition, n_partitions)
     champion, profile = _judge_with(config, registry_engine, window, judge_with)
-    columns = [config.source.time_column, *profile.features]
-    frame = read_window(
-        source_engine, config.source.table, config.source.time_column, part, columns
-    )
-    if log:
-        log.info(
-            "Partition %d of %d: read %d rows of %s for %s",
-            partition + 1,
-            n_partitions,
-            len(frame),
-            config.source.table,
-            part,
-        )
+    frame = _read_features(config, source_engine, profile, part, log)
     summary = summarise(profile, frame, what=f"current window (partition {partition} {part})")
     meta = _partition_meta(dag_id, window, part, partition, n_partitions, champion.id)
     folder = partition_dir(config.storage.report_root, dag_id, window)
@@ -195,28 +186,20 @@ def summarise_partition(
     )
 
 
-def merge_and_decide(
-    *,
-    config: ModelguardConfig,
-    thresholds: DriftDetectionConfig,
-    source_engine,
-    registry_engine,
-    window: Window,
-    n_partitions: int,
-    dag_id: str,
-    run_id: str | None,
-    judge_with: str = CHAMPION_AT_INTERVAL_END,
-    log=None,
-) -> DriftCheckResult:
-    """The verdict of a partitioned drift check: the partitions' files read back and checked
-    (this run's window, partition and champion), merged in time order and judged by the same
-    rules as :func:`run_drift_check`, whose report, stored rows and result it writes alike."""
-    from modelguard.drift.detection import detect_drift_from_summary
+def merge_and_decide(*, n_partitions: int, **kwargs: Any) -> DriftCheckResult:
+    """The verdict of a partitioned drift check: :func:`run_drift_check` on the partitions'
+    files (read back and checked: this run's window, partition and champion, merged in time
+    order); the same report, stored rows and result as the one-task check."""
+    return run_drift_check(n_partitions=n_partitions, **kwargs)
+
+
+def _merged_partitions(
+    config: ModelguardConfig, champion, window: Window, n_partitions: int, dag_id: str, log
+):
     from modelguard.drift.summary import merge
     from modelguard.exceptions import SummaryMismatchError
     from modelguard.storage.partitions import partition_dir, partition_path, read_partition
 
-    champion, profile = _judge_with(config, registry_engine, window, judge_with)
     folder = partition_dir(config.storage.report_root, dag_id, window)
     summaries = []
     for i in range(n_partitions):
@@ -233,16 +216,20 @@ def merge_and_decide(
     merged = merge(summaries)
     if log:
         log.info("Merged %d partitions: %d rows for %s", n_partitions, merged.n_rows, window)
-    bad_times = _unparseable_times(config, source_engine, log)
-    report = detect_drift_from_summary(
-        profile,
-        merged,
-        config=thresholds,
-        model_name=champion.model_name,
-        model_version=champion.version,
-        window=_window_dict(window),
+    return merged
+
+
+def _read_features(config: ModelguardConfig, source_engine, profile, window: Window, log):
+    """The window's send times and the profile's feature columns, nothing else."""
+    from modelguard.storage.source import read_window
+
+    columns = [config.source.time_column, *profile.features]
+    frame = read_window(
+        source_engine, config.source.table, config.source.time_column, window, columns
     )
-    return _record(config, registry_engine, report, champion, bad_times, window, dag_id, run_id)
+    if log:
+        log.info("Read %d rows of %s for %s", len(frame), config.source.table, window)
+    return frame
 
 
 def _partition_window(window: Window, index: int, n: int) -> Window:
@@ -265,10 +252,6 @@ def _partition_meta(
         "part": [part.start.isoformat(), part.end.isoformat()],
         "model_version_id": version_id,
     }
-
-
-def _window_dict(window: Window) -> dict[str, str]:
-    return {"start": window.start.isoformat(), "end": window.end.isoformat()}
 
 
 def _judge_with(config: ModelguardConfig, registry_engine, window: Window, judge_with: str):

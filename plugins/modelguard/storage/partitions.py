@@ -13,13 +13,13 @@ Pure: no Airflow. The summaries never travel through XCom, only through these fi
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from modelguard.core.window import Window
 from modelguard.drift.summary import WindowSummary
 from modelguard.exceptions import ReportWriteError, SummaryMismatchError
+from modelguard.storage.artifacts import atomic_write_bytes
 from modelguard.storage.paths import PARTS_SUFFIX, check_part, inside
 
 
@@ -42,16 +42,7 @@ def write_partition(path: Path, summary: WindowSummary, meta: dict[str, Any]) ->
     data = summary.to_bytes(meta)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(path, data)
     except OSError as exc:
         raise ReportWriteError(
             f"partition summary {path} could not be written ({exc}); storage.report_root must "
