@@ -193,8 +193,3 @@ class EstimationUnavailableError(DataValidationError):
     """The champion's performance cannot be estimated from its scores: a calibration set too
     small, with one class only or with identical scores, or a window with too few rows. The
     estimate task records the estimate as ``unavailable`` with this message; it never fails."""
-
-
-class SummaryMismatchError(ModelguardError):
-    """A window summary (one partition's file) cannot be read, or was taken against another
-    profile, other bin edges or another format than the one it is merged or judged with."""
