@@ -193,3 +193,8 @@ class EstimationUnavailableError(DataValidationError):
     """The champion's performance cannot be estimated from its scores: a calibration set too
     small, with one class only or with identical scores, or a window with too few rows. The
     estimate task records the estimate as ``unavailable`` with this message; it never fails."""
+
+
+class CopyReadNotExactError(ModelguardError):
+    """Internal to ``storage.frames``: the COPY read cannot promise the frame of the driver's row
+    tuples, so the tuples are read instead. Caught there; never reaches a user."""

@@ -42,13 +42,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from modelguard.exceptions import CopyReadNotExactError
+
 if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection
-
-
-class _NotExact(Exception):
-    """The COPY path cannot promise the frame of the row tuples: read those instead."""
 
 
 def select_frame(
@@ -61,7 +59,7 @@ def select_frame(
         if None not in kinds:
             try:
                 return _copy_frame(conn, stmt, columns, kinds)
-            except _NotExact:
+            except CopyReadNotExactError:
                 pass
     return tuples_frame(conn, stmt, columns)
 
@@ -133,7 +131,7 @@ def _driver_sql(conn: Connection, stmt: sa.Select[Any]) -> tuple[str, dict[str, 
 def _copy_frame(
     conn: Connection, stmt: sa.Select[Any], columns: list[str], kinds: list[str]
 ) -> pd.DataFrame:
-    """The COPY path (see the module docstring); :class:`_NotExact` when it cannot be sure."""
+    """The COPY path (see the module docstring); :class:`CopyReadNotExactError` when it cannot be sure."""
     import pandas as pd
     import psycopg2
     import psycopg2.extensions
@@ -141,7 +139,7 @@ def _copy_frame(
     raw = conn.connection.dbapi_connection
     encoding = psycopg2.extensions.encodings.get(raw.encoding)
     if encoding is None:
-        raise _NotExact
+        raise CopyReadNotExactError
     sql, params = _driver_sql(conn, stmt)
     # A random marker for NULL: no value of ours, and a text equal to it is quoted (looked for).
     marker = f"mgnull{secrets.token_hex(8)}"
@@ -165,7 +163,7 @@ def _copy_frame(
             return pd.DataFrame.from_records([], columns=columns)
         with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as view:
             if view.find(f'"{marker}"'.encode(encoding)) != -1:
-                raise _NotExact
+                raise CopyReadNotExactError
 
         def parse(usecols: list[str] | None, dtype: dict[str, Any], nulls: dict[str, list[str]]):
             spool.seek(0)
@@ -216,7 +214,7 @@ def _like_tuples(values: pd.Series, kind: str) -> pd.Series:
     if kind == _BOOL:
         text = values.to_numpy(dtype=object)
         if not np.isin(text[~missing], ("t", "f")).all():
-            raise _NotExact
+            raise CopyReadNotExactError
         truth = text == "t"
         if not missing.any():
             return series(truth)
@@ -227,11 +225,11 @@ def _like_tuples(values: pd.Series, kind: str) -> pd.Series:
         try:
             stamps = pd.to_datetime(values, format="ISO8601")
         except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
-            raise _NotExact from None  # 'infinity', a BC or 5-digit year, mixed offsets
+            raise CopyReadNotExactError from None  # 'infinity', a BC or 5-digit year, mixed offsets
         return stamps.dt.as_unit("us")
     convert: Callable[[str], Any] = Decimal if kind == _DECIMAL else date.fromisoformat
     try:
         objects = [None if gone else convert(v) for v, gone in zip(values, missing, strict=True)]
     except (ValueError, ArithmeticError):
-        raise _NotExact from None  # a date 'infinity' or BC
+        raise CopyReadNotExactError from None  # a date 'infinity' or BC
     return series(np.array(objects, dtype=object))
