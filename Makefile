@@ -16,7 +16,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 DEMO_HOME := $(CURDIR)/.airflow/demo
 TEST_HOME := $(CURDIR)/.airflow/test
 
-.PHONY: demo test test-fast stack lint bench bench-venv bench-lock bench-drift bench-detection bench-read install clean
+.PHONY: demo test test-fast stack lint bench bench-venv bench-lock bench-drift bench-detection bench-read bench-run install clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock pyproject.toml include/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -96,6 +96,12 @@ bench-detection: $(VENV)/.installed
 # (~5 min on 2 cores); writes bench/results/read.json
 bench-read: $(VENV)/.installed
 	$(PY) bench/bench_read.py
+
+# a monitoring run's task time under the real stack, per task and phase, and a 90-day daily
+# backfill (~15 min; needs PG_ADMIN_DSN or MODELGUARD_TEST_PG_DSN; LABEL names the measurement)
+bench-run: $(VENV)/.installed
+	$(PY) bench/bench_run_overhead.py --label "$(or $(LABEL),after)" \
+		$(if $(PG_ADMIN_DSN),--pg-admin-dsn "$(PG_ADMIN_DSN)")
 
 clean:
 	rm -rf .airflow var

@@ -117,6 +117,43 @@ def test_two_configs_of_one_model_name_keep_the_first(airflow_db, monkeypatch, t
     assert "'churn' is already the model of" in bag.dags["zz_copy_config_error"].description
 
 
+def _task_bag(monkeypatch, location, dag_id: str):
+    """The DagBag a task process of ``dag_id`` parses: the task runner sets the parsing
+    context's variables around its parse (airflow.sdk.get_parsing_context)."""
+    from airflow.sdk.definitions.context import (
+        _AIRFLOW_PARSING_CONTEXT_DAG_ID,
+        _AIRFLOW_PARSING_CONTEXT_TASK_ID,
+    )
+
+    with monkeypatch.context() as patched:
+        patched.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
+        patched.setenv(_AIRFLOW_PARSING_CONTEXT_TASK_ID, "any")
+        return _bag(monkeypatch, location)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_task_process_builds_only_its_dag_and_the_same_dag(
+    airflow_db, monkeypatch, two_models, kind
+):
+    """Airflow parses the DAG file again in every task process: only the task's DAG is built
+    there, and it is the DAG the dag-processor serialized."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    full = _bag(monkeypatch, two_models)
+    bag = _task_bag(monkeypatch, two_models, f"leads_{kind}")
+    assert bag.import_errors == {}
+    assert set(bag.dags) == {f"leads_{kind}"}
+    dag, expected = bag.dags[f"leads_{kind}"], full.dags[f"leads_{kind}"]
+    assert DagSerialization.to_dict(dag) == DagSerialization.to_dict(expected)
+
+
+def test_a_task_process_of_a_config_error_dag_gets_that_dag(airflow_db, monkeypatch, two_models):
+    (two_models / "leads.yaml").write_text("model: [unclosed\n")
+    bag = _task_bag(monkeypatch, two_models, "leads_config_error")
+    assert set(bag.dags) == {"leads_config_error"}
+    assert set(_task_bag(monkeypatch, two_models, "churn_monitoring").dags) == {"churn_monitoring"}
+
+
 def test_no_config_anywhere_is_an_import_error_that_says_where_to_set_it(airflow_db, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 

@@ -7,7 +7,7 @@ this module, so a metric means the same thing, and bad labels or a model without
 ``predict_proba`` fail with the same message, wherever they are met. It lives in ``core``
 because those four capability packages all need it and none of them should import another.
 
-Pure: numpy/scipy only, no scikit-learn import (a model only needs ``predict_proba``).
+Pure: numpy only, no scikit-learn import (a model only needs ``predict_proba``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
-from scipy import stats as _sps
 
 from modelguard.config import PRIMARY_METRICS
 from modelguard.core.records import fields_from_dict
+from modelguard.core.stats import average_ranks
 from modelguard.exceptions import (
     DataValidationError,
     InvalidArgumentError,
@@ -140,7 +140,7 @@ def _roc_auc(positive: np.ndarray, proba: np.ndarray, n_pos: int, n_neg: int) ->
     """Mann-Whitney form of the ROC AUC: tied scores count one half (average ranks)."""
     if n_pos == 0 or n_neg == 0:
         return None
-    ranks = _sps.rankdata(proba)
+    ranks = average_ranks(proba)
     rank_sum = float(ranks[positive].sum())
     return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 

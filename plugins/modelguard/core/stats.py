@@ -3,6 +3,13 @@
 Pure numpy/scipy: no Airflow, no pandas at import time. The conventions (bin edges, proportion
 floor, p-value methods) are fixed by design-notes "Statistical conventions" so that a stored
 reference profile and a later run always agree on what a number means.
+
+Only ``scipy.special`` at import time: ``import scipy.stats`` costs seconds in every task process
+that imports this module. The tails used here are its functions (``kolmogorov`` for the
+limiting KS distribution, ``chdtrc`` for chi-square), with the edge cases scipy.stats' ``sf``
+adds (tests/core/test_stats_special.py checks every one against scipy.stats on many inputs);
+scipy.stats itself is imported only inside the two functions that still need it (the exact
+small-sample KS p-value and the exact McNemar binomial).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats as _sps
+from scipy import special as _special
 
 from modelguard.exceptions import DataValidationError
 
@@ -24,15 +31,18 @@ __all__ = [
     "PSI_ASYMPTOTIC_MIN_EXPECTED",
     "PSI_SIMULATIONS",
     "McNemarResult",
+    "average_ranks",
     "benjamini_hochberg",
     "bin_counts",
     "bin_counts_sorted",
     "category_codes",
     "chi2_from_counts",
+    "chi2_sf",
     "chi2_test",
     "cramers_v",
     "cramers_v_balanced",
     "ks_2samp",
+    "kolmogorov_sf",
     "ks_pvalue",
     "ks_statistic_sorted",
     "mcnemar",
@@ -574,8 +584,36 @@ def ks_pvalue(statistic: float, n: int, m: int) -> float:
     if not 0.0 <= statistic <= 1.0:
         raise DataValidationError(f"a KS statistic lies in [0, 1]; got {statistic}")
     effective_n = float(n) * float(m) / (float(n) + float(m))
-    pvalue = float(_sps.kstwobign.sf(statistic * math.sqrt(effective_n)))
+    pvalue = kolmogorov_sf(statistic * math.sqrt(effective_n))
     return min(1.0, max(0.0, pvalue))
+
+
+def kolmogorov_sf(x: float) -> float:
+    """Survival function of the limiting Kolmogorov distribution: ``scipy.stats.kstwobign.sf``
+    without importing scipy.stats (the same ``scipy.special.kolmogorov`` and the same edge cases:
+    1 at and below 0, 0 at infinity, NaN for NaN)."""
+    x = float(x)
+    if math.isnan(x):
+        return math.nan
+    if x <= 0.0:
+        return 1.0
+    if math.isinf(x):
+        return 0.0
+    return float(_special.kolmogorov(x))
+
+
+def chi2_sf(x: float, df: float) -> float:
+    """Chi-square survival function: ``scipy.stats.chi2.sf(x, df)`` without importing
+    scipy.stats (the same ``scipy.special.chdtrc`` and the same edge cases: NaN for NaN or a
+    ``df`` that is not > 0, 1 at and below 0, 0 at infinity)."""
+    x, df = float(x), float(df)
+    if math.isnan(x) or not df > 0:
+        return math.nan
+    if x <= 0.0:
+        return 1.0
+    if math.isinf(x):
+        return 0.0
+    return float(_special.chdtrc(df, x))
 
 
 def ks_2samp(reference: Any, current: Any) -> tuple[float, float]:
@@ -592,6 +630,8 @@ def ks_2samp(reference: Any, current: Any) -> tuple[float, float]:
                 f"the {name} sample has no non-missing value; the KS test needs at least one"
             )
     if max(ref.size, cur.size) <= KS_EXACT_MAX_N:
+        from scipy import stats as _sps  # seconds to import: only where the exact path runs
+
         result = _sps.ks_2samp(ref, cur)
         return float(result.statistic), float(result.pvalue)
     statistic = ks_statistic_sorted(np.sort(ref), np.sort(cur))
@@ -631,7 +671,7 @@ def chi2_from_counts(ref_counts: Any, cur_counts: Any) -> tuple[float, float, in
         diff = expected - observed
         observed = observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
     statistic = float(np.sum((observed - expected) ** 2 / expected))
-    return statistic, float(_sps.chi2.sf(statistic, dof)), dof
+    return statistic, chi2_sf(statistic, dof), dof
 
 
 def chi2_test(reference: Any, current: Any) -> tuple[float, float, int]:
@@ -672,7 +712,46 @@ def benjamini_hochberg(pvalues: Any) -> np.ndarray:
         raise DataValidationError("pvalues contains NaN; every tested feature needs a p-value")
     if np.any((arr < 0) | (arr > 1)):
         raise DataValidationError("pvalues must lie in [0, 1]")
-    return np.asarray(_sps.false_discovery_control(arr, method="bh"), dtype=np.float64)
+    return np.asarray(_bh_adjust(arr), dtype=np.float64)
+
+
+def _bh_adjust(ps: np.ndarray) -> np.ndarray:
+    """``scipy.stats.false_discovery_control(ps, method="bh")`` for a 1-D array, step for step
+    (sort, multiply by m / i, running minimum from the largest, back to input order, clip)."""
+    m = ps.size
+    if m <= 1:
+        return ps
+    order = np.argsort(ps, kind="stable")
+    adjusted = ps[order]
+    adjusted = adjusted * (m / np.arange(1, m + 1, dtype=adjusted.dtype))
+    np.minimum.accumulate(adjusted[::-1], out=adjusted[::-1])
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return np.clip(out, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- ranks
+
+
+def average_ranks(values: Any) -> np.ndarray:
+    """Ranks 1..n of a 1-D array, tied values sharing the mean of their ranks:
+    ``scipy.stats.rankdata(values)`` (method "average", NaN propagating to every rank) without
+    importing scipy.stats. Each rank is the first ordinal rank of its tie group plus
+    (count - 1) / 2, as scipy computes it, so the numbers are the same bit for bit."""
+    x = np.ravel(np.asarray(values))
+    n = x.size
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    if x.dtype.kind in "fc" and np.isnan(x).any():
+        return np.full(n, np.nan)
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    starts = np.flatnonzero(first)
+    counts = np.diff(starts, append=n)
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = np.repeat((starts + 1).astype(np.float64) + (counts - 1) / 2, counts)
+    return ranks
 
 
 # --------------------------------------------------------------------------- McNemar
@@ -799,10 +878,12 @@ def mcnemar(
     use_exact = n_discordant < 25 if exact is None else bool(exact)
     if use_exact:
         k = min(b, c)
+        from scipy import stats as _sps  # the deployment gate's exact path only
+
         pvalue = min(1.0, 2.0 * float(_sps.binom.cdf(k, n_discordant, 0.5)))
         return McNemarResult(float(k), pvalue, b, c, "exact")
     statistic = (abs(b - c) - 1) ** 2 / n_discordant
-    return McNemarResult(float(statistic), float(_sps.chi2.sf(statistic, 1)), b, c, "asymptotic")
+    return McNemarResult(float(statistic), chi2_sf(statistic, 1), b, c, "asymptotic")
 
 
 # --------------------------------------------------------------------------- PSI significance
@@ -852,7 +933,7 @@ def psi_pvalue(
     pooled = (ref + cur) / (n + m)
     if min(n, m) * pooled.min() >= PSI_ASYMPTOTIC_MIN_EXPECTED:
         statistic = observed * n * m / (n + m)
-        return float(min(1.0, max(0.0, _sps.chi2.sf(statistic, ref.size - 1))))
+        return float(min(1.0, max(0.0, chi2_sf(statistic, ref.size - 1))))
     n_simulations = operator.index(n_simulations)
     if n_simulations < 1:
         raise DataValidationError(f"n_simulations must be >= 1; got {n_simulations}")

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelguard.config import CONFIG_ENV_VAR, ModelguardConfig, load_config, model_config_files
+from modelguard.core.timing import note_span
 from modelguard.exceptions import ConfigError
 from modelguard.factory.ids import ModelDagIds
 
@@ -67,23 +70,52 @@ def dependent_dag_ids(location: str | Path | None = None) -> list[str]:
     return [dag_id for i in ids for dag_id in (i.retraining, i.deployment, i.rollback)]
 
 
-def model_dags(config: ModelguardConfig, config_path: Path) -> list[DAG]:
+def model_dags(config: ModelguardConfig, config_path: Path, only: str | None = None) -> list[DAG]:
     """The DAGs of one model: monitoring (config cadence and daily), retraining, deployment,
-    rollback and the weekly report."""
-    from modelguard.factory.deployment import build_deployment_dag, build_rollback_dag
+    rollback and the weekly report; with ``only``, just the one of that id (none if the model
+    has no such DAG), so a task process builds only the DAG it runs."""
+    ids = ModelDagIds(config.model.name)
+    builders: dict[str, Callable[[], DAG]] = {
+        ids.monitoring: lambda: _monitoring(config, config_path, ids, daily=False),
+        ids.monitoring_daily: lambda: _monitoring(config, config_path, ids, daily=True),
+        ids.retraining: lambda: _retraining(config, config_path, ids),
+        ids.deployment: lambda: _deployment(config, config_path, ids, rollback=False),
+        ids.rollback: lambda: _deployment(config, config_path, ids, rollback=True),
+        ids.report: lambda: _report(config, config_path, ids),
+    }
+    return [build() for dag_id, build in builders.items() if only in (None, dag_id)]
+
+
+def _monitoring(config: ModelguardConfig, path: Path, ids: ModelDagIds, *, daily: bool) -> DAG:
     from modelguard.factory.monitoring import build_monitoring_dag
-    from modelguard.factory.report import build_report_dag
+
+    return build_monitoring_dag(config, path, ids, daily=daily)
+
+
+def _retraining(config: ModelguardConfig, path: Path, ids: ModelDagIds) -> DAG:
     from modelguard.factory.retraining import build_retraining_dag
 
-    ids = ModelDagIds(config.model.name)
-    return [
-        build_monitoring_dag(config, config_path, ids),
-        build_monitoring_dag(config, config_path, ids, daily=True),
-        build_retraining_dag(config, config_path, ids),
-        build_deployment_dag(config, config_path, ids),
-        build_rollback_dag(config, config_path, ids),
-        build_report_dag(config, config_path, ids),
-    ]
+    return build_retraining_dag(config, path, ids)
+
+
+def _deployment(config: ModelguardConfig, path: Path, ids: ModelDagIds, *, rollback: bool) -> DAG:
+    from modelguard.factory.deployment import build_deployment_dag, build_rollback_dag
+
+    return (build_rollback_dag if rollback else build_deployment_dag)(config, path, ids)
+
+
+def _report(config: ModelguardConfig, path: Path, ids: ModelDagIds) -> DAG:
+    from modelguard.factory.report import build_report_dag
+
+    return build_report_dag(config, path, ids)
+
+
+def parsing_for_dag() -> str | None:
+    """The DAG id a task process parses the DAG file for (Airflow's parsing context), None in
+    the dag-processor and everywhere else: then every DAG is built."""
+    from airflow.sdk import get_parsing_context
+
+    return get_parsing_context().dag_id or None
 
 
 def build_dags(location: str | Path | None = None) -> dict[str, DAG]:
@@ -93,7 +125,19 @@ def build_dags(location: str | Path | None = None) -> dict[str, DAG]:
     folder never raises for one model's config: that model gets a config-error DAG instead of
     its five. One file is strict: its error raises, so the DAG file that names it gets the
     import error (one DAG file per model, if you want import errors per model).
+
+    In a task process only the DAG the task belongs to is built (:func:`parsing_for_dag`):
+    Airflow parses the DAG file again in every task process, and building every model's DAGs
+    there cost more than half a second per task. Every config is still loaded (and checked).
     """
+    started = time.perf_counter()
+    try:
+        return _build_dags(location, parsing_for_dag())
+    finally:
+        note_span("dag_file", started)
+
+
+def _build_dags(location: str | Path | None, only: str | None) -> dict[str, DAG]:
     where = Path(location if location is not None else config_location())
     files = model_config_files(where)
     strict = not where.expanduser().is_dir()
@@ -109,11 +153,12 @@ def build_dags(location: str | Path | None = None) -> dict[str, DAG]:
                     "model config needs a name of its own"
                 )
             owners[name] = path
-            built = model_dags(config, path)
+            built = model_dags(config, path, only)
         except Exception as exc:  # any failure of one model stays that model's
             if strict:
                 raise
-            built = [_config_error_dag(path, exc)]
+            wanted = only in (None, config_error_dag_id(path))
+            built = [_config_error_dag(path, exc)] if wanted else []
         dags.update((dag.dag_id, dag) for dag in built)
     return dags
 

@@ -38,11 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats as _sps
-from scipy.optimize import isotonic_regression
 
 from modelguard.config import CALIBRATION_METHODS
 from modelguard.core.records import fields_from_dict, from_xcom
+from modelguard.core.stats import average_ranks
 from modelguard.exceptions import (
     EstimationUnavailableError,
     InvalidArgumentError,
@@ -232,6 +231,8 @@ def _fit(method: str, bins: int, s: np.ndarray, y: np.ndarray) -> tuple[np.ndarr
         x, inverse = np.unique(s, return_inverse=True)
         counts = np.bincount(inverse, minlength=x.size).astype(np.float64)
         rates = np.bincount(inverse, weights=y, minlength=x.size) / counts
+        from scipy.optimize import isotonic_regression  # the isotonic calibration only
+
         fitted = isotonic_regression(rates, weights=counts, increasing=True).x
         return x, np.clip(fitted, 0.0, 1.0)
     edges = np.unique(np.quantile(s, np.linspace(0.0, 1.0, bins + 1)))
@@ -445,7 +446,7 @@ def _simulate(
     """Each metric over ``b`` draws: bootstrap the calibration set, refit, calibrate ``s``,
     draw labels."""
     n = s.size
-    ranks = _sps.rankdata(s)
+    ranks = average_ranks(s)
     cs, cy = calibration.scores, calibration.labels
     m = cs.size
     out = {k: np.empty(b) for k in ESTIMATED_METRICS}

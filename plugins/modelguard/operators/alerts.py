@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from modelguard.operators.common import is_backfill, window_from_context
+from modelguard.operators.common import is_backfill, timed, window_from_context
 
 # The monitoring tasks whose failure is itself an alert (health:monitoring_tasks).
 WATCHED_TASKS = (
@@ -59,12 +59,16 @@ class RaiseAlertsOperator(BaseOperator):
         self.estimate_task_id = estimate_task_id
         self.watched_task_ids = tuple(watched_task_ids)
 
+    @timed
     def execute(self, context: Any) -> dict[str, Any]:
         from modelguard.alerts.conditions import assess
         from modelguard.config import load_config
+        from modelguard.core.timing import switch_phase
         from modelguard.pipelines.alerting import AlertRun, raise_alerts
 
+        switch_phase("config")
         config = load_config(self.config_path)
+        switch_phase("read")
         window = window_from_context(context, config.monitoring.window_hours)
         ti = context["ti"]
 
@@ -73,7 +77,9 @@ class RaiseAlertsOperator(BaseOperator):
             return value if isinstance(value, dict) else None
 
         drift = pull(self.drift_task_id)
+        switch_phase("connect")
         registry, store_error = alert_store_engine(config, self.log)
+        switch_phase("read")
         thresholds = config.monitoring.alert_thresholds
         assessment = assess(
             drift=drift,
@@ -99,6 +105,7 @@ class RaiseAlertsOperator(BaseOperator):
             if drift and drift.get("model_version")
             else None,
         )
+        switch_phase("write")
         result = raise_alerts(
             config=config,
             registry_engine=registry,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 THRESHOLD_PARAMS = (
     "psi_warning",
@@ -13,6 +17,21 @@ THRESHOLD_PARAMS = (
     "min_cramers_v",
     "min_rows",
 )
+
+
+def timed(method: _F) -> _F:
+    """Time a task method (``execute``, ``resume_execution``) with
+    :func:`modelguard.core.timing.task_timer`: its phases and imports, logged as one line
+    through the task's logger, also when it raises."""
+
+    @functools.wraps(method)
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        from modelguard.core.timing import task_timer
+
+        with task_timer(self.task_id, self.log):
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def window_from_context(context: Any, window_hours: int):
@@ -77,16 +96,19 @@ def load_run_config(config_path: str | None, *, verify_source: bool = True):
     the source database); its connection must still be defined.
     """
     from modelguard.config import load_config
+    from modelguard.core.timing import phase
     from modelguard.hooks.db import ModelguardDbHook
 
-    config = load_config(config_path)
-    source_hook = ModelguardDbHook(config.source.conn_id)
-    if verify_source:
-        source = source_hook.verify(table=config.source.table)
-    else:
-        source = source_hook.get_engine()
-    # The registry's tables are created on first use: only check that its database opens.
-    registry = ModelguardDbHook(config.storage.registry_conn_id).verify()
+    with phase("config"):
+        config = load_config(config_path)
+    with phase("connect"):
+        source_hook = ModelguardDbHook(config.source.conn_id)
+        if verify_source:
+            source = source_hook.verify(table=config.source.table)
+        else:
+            source = source_hook.get_engine()
+        # The registry's tables are created on first use: only check that its database opens.
+        registry = ModelguardDbHook(config.storage.registry_conn_id).verify()
     return config, source, registry
 
 

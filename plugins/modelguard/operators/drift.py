@@ -10,6 +10,7 @@ from modelguard.operators.common import (
     judge_with_from_context,
     load_run_config,
     threshold_overrides,
+    timed,
     window_from_context,
 )
 
@@ -39,6 +40,7 @@ class DriftDetectionOperator(BaseOperator):
         self.window_hours = window_hours
         self.threshold_overrides = threshold_overrides
 
+    @timed
     def execute(self, context: Any) -> dict[str, Any]:
         from modelguard.drift.detection import resolve_thresholds
         from modelguard.pipelines.drift_check import run_drift_check

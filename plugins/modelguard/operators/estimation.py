@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 from modelguard.operators.common import (
     judge_with_from_context,
     load_run_config,
+    timed,
     window_from_context,
 )
 
@@ -34,6 +35,7 @@ class EstimatePerformanceOperator(BaseOperator):
         self.config_path = config_path
         self.window_hours = window_hours
 
+    @timed
     def execute(self, context: Any) -> dict[str, Any]:
         from modelguard.pipelines.performance_estimate import run_performance_estimate
 

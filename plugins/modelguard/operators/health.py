@@ -6,7 +6,12 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from modelguard.operators.common import is_backfill, judge_with_from_context, window_from_context
+from modelguard.operators.common import (
+    is_backfill,
+    judge_with_from_context,
+    timed,
+    window_from_context,
+)
 
 
 class HealthCheckOperator(BaseOperator):
@@ -42,12 +47,16 @@ class HealthCheckOperator(BaseOperator):
         except Exception as exc:  # an unusable store is this task's finding, not its failure
             return None, f"{type(exc).__name__}: {exc}"
 
+    @timed
     def execute(self, context: Any) -> dict[str, Any]:
         from modelguard.config import load_config
+        from modelguard.core.timing import switch_phase
         from modelguard.pipelines.health_check import run_health_check
 
+        switch_phase("config")
         config = load_config(self.config_path)
         window = window_from_context(context, 0)
+        switch_phase("connect")
         source, source_error = self._engine(config.source.conn_id, config.source.table)
         registry, registry_error = self._engine(config.storage.registry_conn_id)
         outcome = run_health_check(

@@ -14,6 +14,7 @@ from modelguard.operators.common import (
     judge_with_from_context,
     load_run_config,
     pull_dict,
+    timed,
     trailing_window_from_context,
     window_from_context,
 )
@@ -39,6 +40,7 @@ class _MaturedWindowOperator(BaseOperator):
         self.config_path = config_path
         self.window_hours = window_hours
 
+    @timed
     def execute(self, context: Any) -> dict[str, Any]:
         from modelguard.pipelines import label_checks
 
@@ -113,6 +115,10 @@ class RetrainDecisionOperator(BaseBranchOperator):
             "healthy": healthy_task_id,
         }
 
+    @timed
+    def execute(self, context: Any) -> Any:
+        return super().execute(context)
+
     def choose_branch(self, context: Any) -> str:
         from modelguard.labels.estimation import EstimateOutcome
         from modelguard.labels.outcomes import ConceptOutcome, PerformanceOutcome
@@ -179,6 +185,7 @@ class TriggerRetrainingOperator(TriggerDagRunOperator):
         self.decision_task_id = decision_task_id
         self.config_path = config_path
 
+    @timed
     def execute(self, context: Any):
         from airflow.sdk.exceptions import AirflowSkipException
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from modelguard.operators.common import window_from_context
+from modelguard.operators.common import timed, window_from_context
 
 
 class PruneHistoryOperator(BaseOperator):
@@ -35,13 +35,18 @@ class PruneHistoryOperator(BaseOperator):
         self.config_path = config_path
         self.dag_ids = list(dag_ids)
 
+    @timed
     def execute(self, context: Any) -> dict[str, Any]:
         from modelguard.config import load_config
+        from modelguard.core.timing import switch_phase
         from modelguard.hooks.db import ModelguardDbHook
         from modelguard.pipelines.retention import run_retention
 
+        switch_phase("config")
         config = load_config(self.config_path)
+        switch_phase("connect")
         registry = ModelguardDbHook(config.storage.registry_conn_id).verify()
+        switch_phase("write")
         result = run_retention(
             config=config,
             registry_engine=registry,

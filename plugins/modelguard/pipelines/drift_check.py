@@ -108,6 +108,7 @@ def run_drift_check(
     judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
 ) -> DriftCheckResult:
+    from modelguard.core.timing import phase
     from modelguard.drift.detection import ReferenceProfile, detect_drift
     from modelguard.drift.report import summarize, write_drift_reports
     from modelguard.storage.paths import inside
@@ -115,41 +116,49 @@ def run_drift_check(
     from modelguard.storage.results import DriftRunRecord, FeatureDriftRecord, ResultStore
     from modelguard.storage.source import read_window, unparseable_times
 
-    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
-    registry.ensure_schema()
-    champion = judged_version(registry, config.model.name, window.end, judge_with)
-    profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)
+    with phase("registry"):
+        registry = ModelRegistry(registry_engine, config.storage.artifact_root)
+        registry.ensure_schema()
+        champion = judged_version(registry, config.model.name, window.end, judge_with)
+    with phase("profile"):
+        profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)
     columns = [config.source.time_column, *profile.features]
-    frame = read_window(
-        source_engine, config.source.table, config.source.time_column, window, columns
-    )
-    if log:
-        log.info("Read %d rows of %s for %s", len(frame), config.source.table, window)
-    bad_times = unparseable_times(source_engine, config.source.table, config.source.time_column)
+    with phase("read"):
+        frame = read_window(
+            source_engine, config.source.table, config.source.time_column, window, columns
+        )
+        if log:
+            log.info("Read %d rows of %s for %s", len(frame), config.source.table, window)
+        bad_times = unparseable_times(source_engine, config.source.table, config.source.time_column)
     if bad_times.count and log:
         log.warning("%s", bad_times.message())
-    report = detect_drift(
-        profile,
-        frame,
-        config=thresholds,
-        model_name=champion.model_name,
-        model_version=champion.version,
-        window={"start": window.start.isoformat(), "end": window.end.isoformat()},
-    )
-    report_dict = report.to_dict()
-    summary = summarize(report_dict)
+    with phase("compute"):
+        report = detect_drift(
+            profile,
+            frame,
+            config=thresholds,
+            model_name=champion.model_name,
+            model_version=champion.version,
+            window={"start": window.start.isoformat(), "end": window.end.isoformat()},
+        )
+        report_dict = report.to_dict()
+        summary = summarize(report_dict)
 
-    out_dir = report_dir(config.storage.report_root, dag_id, window)
-    staging = inside(out_dir.parent, out_dir.name + ".partial", root_name="the DAG's report folder")
-    shutil.rmtree(staging, ignore_errors=True)
-    write_drift_reports(report_dict, staging, title=f"Drift report: {champion.label}")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    staging.rename(out_dir)
+    with phase("write"):
+        out_dir = report_dir(config.storage.report_root, dag_id, window)
+        staging = inside(
+            out_dir.parent, out_dir.name + ".partial", root_name="the DAG's report folder"
+        )
+        shutil.rmtree(staging, ignore_errors=True)
+        write_drift_reports(report_dict, staging, title=f"Drift report: {champion.label}")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        staging.rename(out_dir)
     json_path = out_dir / "drift_report.json"
     html_path = out_dir / "drift_report.html"
 
     store = ResultStore(registry_engine)
-    store.ensure_schema()
+    with phase("write"):
+        store.ensure_schema()
     common = dict(
         dag_id=dag_id,
         interval_start=window.start,
@@ -193,7 +202,8 @@ def run_drift_check(
         )
         for f in report.features.values()
     ]
-    store.save_drift_run(run, features)
+    with phase("write"):
+        store.save_drift_run(run, features)
     return DriftCheckResult(
         verdict=report.verdict,
         dataset_drift=report.dataset_drift,

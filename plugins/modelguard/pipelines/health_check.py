@@ -82,6 +82,7 @@ def run_health_check(
     undefined connection); otherwise the engines are tried here. ``interval_seconds`` is the
     DAG's cadence, which the earlier intervals of ``recent_runs`` are counted in.
     """
+    from modelguard.core.timing import switch_phase
     from modelguard.pipelines.drift_check import judged_version
     from modelguard.storage.artifacts import ArtifactStore
     from modelguard.storage.health import HealthSpool, HealthStore, decision_ends
@@ -100,6 +101,7 @@ def run_health_check(
     found: dict[str, HealthCheck] = {}
 
     # --- the registry and the champion
+    switch_phase("registry")
     if registry_error is None:
         _, registry_error = _attempt(
             lambda: connect(registry_engine, new_sqlite_file_ok=True).close()
@@ -139,6 +141,7 @@ def run_health_check(
         )
 
     # --- the source
+    switch_phase("read")
     if source_error is None:
         _, source_error = _attempt(lambda: check_table(source_engine, src.table))
     found[rules.SOURCE_REACHABLE] = rules.source_reachable(source_error, table=src.table)
@@ -229,6 +232,7 @@ def run_health_check(
         )
 
     # --- earlier runs of this DAG
+    switch_phase("registry")
     if registry_error is not None:
         found[rules.RECENT_RUNS] = rules.not_checked(
             rules.RECENT_RUNS, "the registry is unreachable"
@@ -257,6 +261,7 @@ def run_health_check(
     spool = HealthSpool(config.storage.report_root, config.model.name)
 
     # --- the record: stored, or spooled
+    switch_phase("write")
     imported: list[str] = []
     if store is not None and registry_error is None:
         done, error = _attempt(lambda: store.import_spool(spool))

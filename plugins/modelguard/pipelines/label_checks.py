@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from modelguard.config import ModelguardConfig
+from modelguard.core.timing import phase
 from modelguard.core.window import Window
 from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END
 from modelguard.storage.source import matured_window  # noqa: F401  (re-exported for the operators)
@@ -79,9 +80,11 @@ def _start(
     from modelguard.pipelines.drift_check import judged_version
     from modelguard.storage.registry import ModelRegistry
 
-    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
-    champion = judged_version(registry, config.model.name, as_of, judge_with)
-    sends, labelled = count_labels(source_engine, config, window, as_of)
+    with phase("registry"):
+        registry = ModelRegistry(registry_engine, config.storage.artifact_root)
+        champion = judged_version(registry, config.model.name, as_of, judge_with)
+    with phase("read"):
+        sends, labelled = count_labels(source_engine, config, window, as_of)
     common: dict[str, Any] = {
         "window": (window.start.isoformat(), window.end.isoformat()),
         "model_version_id": champion.id,
@@ -115,14 +118,19 @@ def run_performance_check(
     if missing:
         out = PerformanceOutcome(**common, status="missing", reason=missing)
     else:
-        frame = read_labelled(source_engine, config, window, as_of)
-        report = measure_performance(
-            registry.load_model(champion),
-            frame,
-            config.source.label_column,
-            threshold=config.deployment.decision_threshold,
-        )
-        baseline = champion_baseline(registry, champion)
+        with phase("read"):
+            frame = read_labelled(source_engine, config, window, as_of)
+        with phase("model"):
+            model = registry.load_model(champion)
+        with phase("compute"):
+            report = measure_performance(
+                model,
+                frame,
+                config.source.label_column,
+                threshold=config.deployment.decision_threshold,
+            )
+        with phase("registry"):
+            baseline = champion_baseline(registry, champion)
         deg = degradation(
             report,
             baseline,
@@ -167,20 +175,26 @@ def run_concept_check(
     if missing:
         out = ConceptOutcome(**common, status="missing", reason=missing, concept_drift=False)
     else:
-        profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)
-        frame = read_labelled(source_engine, config, window, as_of)
+        with phase("profile"):
+            profile = ReferenceProfile.from_stored(
+                champion.reference_profile, champion.profile_arrays
+            )
+        with phase("read"):
+            frame = read_labelled(source_engine, config, window, as_of)
         # The champion's predictions carry the training-time relation over to today's inputs,
         # so a pure input shift is not mistaken for a changed relation.
-        model = registry.load_model(champion)
-        predictions = model.predict_proba(frame[list(config.features)])[:, 1]
-        report = detect_concept_drift(
-            profile,
-            frame,
-            config.source.label_column,
-            predictions=predictions,
-            config=config.drift_detection,
-            min_rows=config.monitoring.min_labelled_rows,
-        )
+        with phase("model"):
+            model = registry.load_model(champion)
+        with phase("compute"):
+            predictions = model.predict_proba(frame[list(config.features)])[:, 1]
+            report = detect_concept_drift(
+                profile,
+                frame,
+                config.source.label_column,
+                predictions=predictions,
+                config=config.drift_detection,
+                min_rows=config.monitoring.min_labelled_rows,
+            )
         out = ConceptOutcome(
             **common,
             status="drifted" if report.concept_drift else "stable",
@@ -203,18 +217,19 @@ def run_concept_check(
 def _save(config, registry_engine, dag_id, window, name, version_id, out, run_id) -> None:
     from modelguard.storage.results import MonitoringCheck, ResultStore
 
-    store = ResultStore(registry_engine)
-    store.ensure_schema()
-    store.save_check(
-        MonitoringCheck(
-            dag_id=dag_id,
-            interval_start=window.start,
-            interval_end=window.end,
-            check_name=name,
-            model_version_id=version_id,
-            model_name=config.model.name,
-            status=out.status,
-            result=out.to_dict(),
-            run_id=run_id,
+    with phase("write"):
+        store = ResultStore(registry_engine)
+        store.ensure_schema()
+        store.save_check(
+            MonitoringCheck(
+                dag_id=dag_id,
+                interval_start=window.start,
+                interval_end=window.end,
+                check_name=name,
+                model_version_id=version_id,
+                model_name=config.model.name,
+                status=out.status,
+                result=out.to_dict(),
+                run_id=run_id,
+            )
         )
-    )

@@ -104,6 +104,7 @@ def run_performance_estimate(
     log=None,
 ) -> EstimateOutcome:
     """Estimate, store, and fill in matured realised values (module docstring)."""
+    from modelguard.core.timing import phase
     from modelguard.pipelines.drift_check import judged_version
     from modelguard.storage.estimates import EstimateStore
     from modelguard.storage.registry import ModelRegistry
@@ -120,11 +121,12 @@ def run_performance_estimate(
             model_version_id=None,
             metric=metric,
         )
-    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
-    registry.ensure_schema()
-    champion = judged_version(registry, config.model.name, window.end, judge_with)
-    store = EstimateStore(registry_engine)
-    store.ensure_schema()
+    with phase("registry"):
+        registry = ModelRegistry(registry_engine, config.storage.artifact_root)
+        registry.ensure_schema()
+        champion = judged_version(registry, config.model.name, window.end, judge_with)
+        store = EstimateStore(registry_engine)
+        store.ensure_schema()
     try:
         outcome, details = _estimate(config, source_engine, registry, store, champion, window)
     except UNAVAILABLE_ERRORS as exc:
@@ -137,7 +139,8 @@ def run_performance_estimate(
             threshold=config.retraining.performance_threshold,
         )
         details = {}
-    store.save_estimate(_estimate_record(config, dag_id, window, run_id, outcome, details))
+    with phase("write"):
+        store.save_estimate(_estimate_record(config, dag_id, window, run_id, outcome, details))
     filled = realise_matured(
         config=config,
         source_engine=source_engine,
@@ -157,6 +160,7 @@ def run_performance_estimate(
 
 def _estimate(config, source_engine, registry, store, champion, window: Window):
     from modelguard.core.scoring import positive_probabilities
+    from modelguard.core.timing import phase
     from modelguard.exceptions import EstimationUnavailableError
     from modelguard.labels.estimation import estimate_performance, estimated_degradation, seed_for
     from modelguard.pipelines.label_checks import champion_baseline
@@ -164,34 +168,38 @@ def _estimate(config, source_engine, registry, store, champion, window: Window):
 
     pe = config.performance_estimation
     metric = config.deployment.primary_metric
-    calibration = _calibration(config, source_engine, registry, store, champion)
+    with phase("registry"):
+        calibration = _calibration(config, source_engine, registry, store, champion)
     features = list(config.features)
-    frame = read_window(
-        source_engine,
-        config.source.table,
-        config.source.time_column,
-        window,
-        [config.source.time_column, *features],
-    )
+    with phase("read"):
+        frame = read_window(
+            source_engine,
+            config.source.table,
+            config.source.time_column,
+            window,
+            [config.source.time_column, *features],
+        )
     if len(frame) < pe.min_rows:
         raise EstimationUnavailableError(
             f"the window {window} holds {len(frame)} row(s); performance_estimation.min_rows "
             f"needs {pe.min_rows}"
         )
-    model = registry.load_model(champion)
-    scores = positive_probabilities(model, frame[features], len(frame), "champion")
-    estimate = estimate_performance(
-        scores,
-        calibration,
-        threshold=config.deployment.decision_threshold,
-        level=pe.interval_level,
-        simulations=pe.simulations,
-        seed=seed_for(champion.id, window.start.isoformat(), window.end.isoformat()),
-    )
+    with phase("model"):
+        model = registry.load_model(champion)
+    with phase("compute"):
+        scores = positive_probabilities(model, frame[features], len(frame), "champion")
+        estimate = estimate_performance(
+            scores,
+            calibration,
+            threshold=config.deployment.decision_threshold,
+            level=pe.interval_level,
+            simulations=pe.simulations,
+            seed=seed_for(champion.id, window.start.isoformat(), window.end.isoformat()),
+        )
     threshold = config.retraining.performance_threshold
-    deg = estimated_degradation(
-        estimate, champion_baseline(registry, champion), metric=metric, threshold=threshold
-    )
+    with phase("registry"):
+        baseline = champion_baseline(registry, champion)
+    deg = estimated_degradation(estimate, baseline, metric=metric, threshold=threshold)
     m = estimate.metrics[metric]
     interval = (
         f" [{m.lower:.4g}, {m.upper:.4g}] ({pe.interval_level:.0%})" if m.lower is not None else ""
@@ -287,15 +295,17 @@ def realise_matured(
     """Fill in the realised value of stored estimates of ``dag_id`` whose windows' labels have
     all matured by ``as_of``; at most ``realise_batch``. Returns how many were filled."""
     from modelguard.core.scoring import score_model
+    from modelguard.core.timing import phase
     from modelguard.pipelines.deployment import read_labelled
 
     delay = timedelta(hours=config.source.label_delay_hours)
-    pending = store.pending_realisation(
-        dag_id,
-        config.model.name,
-        ended_by=as_of - delay,
-        limit=config.performance_estimation.realise_batch,
-    )
+    with phase("registry"):
+        pending = store.pending_realisation(
+            dag_id,
+            config.model.name,
+            ended_by=as_of - delay,
+            limit=config.performance_estimation.realise_batch,
+        )
     models: dict[int, Any] = {}
     label = config.source.label_column
     for record in pending:
@@ -303,17 +313,20 @@ def realise_matured(
         window = Window(record.interval_start, record.interval_end)
         try:
             if record.model_version_id not in models:
-                version = registry.get_version(record.model_version_id)
-                models[record.model_version_id] = registry.load_model(version)
-            frame = read_labelled(source_engine, config, window, matured_at)
+                with phase("model"):
+                    version = registry.get_version(record.model_version_id)
+                    models[record.model_version_id] = registry.load_model(version)
+            with phase("read"):
+                frame = read_labelled(source_engine, config, window, matured_at)
             if frame.empty:
                 raise DataValidationError(f"no labelled sends in {window} as of {matured_at}")
-            scores, _ = score_model(
-                models[record.model_version_id],
-                frame,
-                label,
-                threshold=config.deployment.decision_threshold,
-            )
+            with phase("compute"):
+                scores, _ = score_model(
+                    models[record.model_version_id],
+                    frame,
+                    label,
+                    threshold=config.deployment.decision_threshold,
+                )
         except (*UNAVAILABLE_ERRORS, RegistryError) as exc:  # e.g. a version since deleted
             store.save_realised(
                 record,
@@ -328,15 +341,16 @@ def realise_matured(
             if log:
                 log.info("No realised value for the estimate of %s: %s", window, exc)
             continue
-        store.save_realised(
-            record,
-            status="measured",
-            realised=scores.metric(record.metric),
-            n_labelled=scores.n,
-            metrics=scores.to_dict(),
-            as_of=matured_at,
-            run_id=run_id,
-        )
+        with phase("write"):
+            store.save_realised(
+                record,
+                status="measured",
+                realised=scores.metric(record.metric),
+                n_labelled=scores.n,
+                metrics=scores.to_dict(),
+                as_of=matured_at,
+                run_id=run_id,
+            )
     if log and pending:
         log.info("Filled in the realised value of %d matured estimate(s)", len(pending))
     return len(pending)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from modelguard.config import ModelguardConfig
+from modelguard.core.timing import phase
 from modelguard.core.window import Window
 from modelguard.pipelines.drift_check import CHAMPION_AT_INTERVAL_END
 
@@ -72,27 +73,32 @@ def decide_retraining(
     from modelguard.storage.registry import ModelRegistry
     from modelguard.storage.results import MonitoringDecision, ResultStore
 
-    registry = ModelRegistry(registry_engine, config.storage.artifact_root)
     as_of = window.end
-    champion = judged_version(registry, config.model.name, as_of, judge_with)
-    drift_report = load_drift_report(drift.report_uri) if drift and drift.report_uri else None
+    with phase("registry"):
+        registry = ModelRegistry(registry_engine, config.storage.artifact_root)
+        champion = judged_version(registry, config.model.name, as_of, judge_with)
+    with phase("read"):
+        drift_report = load_drift_report(drift.report_uri) if drift and drift.report_uri else None
     store = ResultStore(registry_engine)
-    store.ensure_schema()
+    with phase("write"):
+        store.ensure_schema()
     new_labels = None
     if champion.training_end is not None and champion.training_end < as_of:
-        new_labels = count_new_labelled_rows(
-            source_engine, config, since=champion.training_end, as_of=as_of
+        with phase("read"):
+            new_labels = count_new_labelled_rows(
+                source_engine, config, since=champion.training_end, as_of=as_of
+            )
+    with phase("compute"):
+        decision = should_retrain(
+            drift_report,
+            performance,
+            config,
+            concept=concept,
+            reference_importance=importance_from_profile(champion.reference_profile),
+            as_of=as_of,
+            new_labelled_rows=new_labels,
+            estimate=estimate,
         )
-    decision = should_retrain(
-        drift_report,
-        performance,
-        config,
-        concept=concept,
-        reference_importance=importance_from_profile(champion.reference_profile),
-        as_of=as_of,
-        new_labelled_rows=new_labels,
-        estimate=estimate,
-    )
     candidate = decision.retrain  # only the cool-down can still block it: the store decides
     noticed = bool(
         decision.triggers
@@ -113,22 +119,21 @@ def decide_retraining(
         "champion_id": champion.id,
         "judge_with": judge_with,
     }
-    stored = store.decide(
-        MonitoringDecision(
-            dag_id=dag_id,
-            interval_start=window.start,
-            interval_end=window.end,
-            decision=proposed,
-            reason="; ".join(decision.reasons),
-            details=details,
-            run_id=run_id,
-            decided_at=as_of,  # replaced by the store's clock
-            model_name=config.model.name,
-            model_version_id=champion.id,
-            retrain_candidate=candidate,
-        ),
-        cooldown_hours=config.retraining.cooldown_hours,
+    record = MonitoringDecision(
+        dag_id=dag_id,
+        interval_start=window.start,
+        interval_end=window.end,
+        decision=proposed,
+        reason="; ".join(decision.reasons),
+        details=details,
+        run_id=run_id,
+        decided_at=as_of,  # replaced by the store's clock
+        model_name=config.model.name,
+        model_version_id=champion.id,
+        retrain_candidate=candidate,
     )
+    with phase("write"):
+        stored = store.decide(record, cooldown_hours=config.retraining.cooldown_hours)
     verdict, reason = stored.decision, stored.reason or ""
     if log:
         (log.warning if verdict != "healthy" else log.info)("Decision %s: %s", verdict, reason)

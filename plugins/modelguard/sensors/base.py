@@ -26,6 +26,7 @@ from modelguard.exceptions import (
     StoreUnavailableError,
     TableNotFoundError,
 )
+from modelguard.operators.common import timed
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -115,6 +116,7 @@ class WindowSensor(BaseSensorOperator):
         flag = "soft_fail" if self.soft_fail else "never_fail"
         return f"{text}; skipped because {flag}=True"
 
+    @timed
     def execute(self, context: Context) -> Any:
         from modelguard.operators.common import is_backfill
 
@@ -175,6 +177,7 @@ class WindowSensor(BaseSensorOperator):
             raise error_class(text)
         raise AirflowException(text)
 
+    @timed
     def resume_execution(
         self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context
     ) -> Any:

@@ -179,6 +179,7 @@ class LabelsMaturedSensor(WindowSensor):
     # -- sensor API -----------------------------------------------------------------------------
 
     def poke(self, context: Context) -> bool:
+        from modelguard.core.timing import phase
         from modelguard.hooks.db import ModelguardDbHook, naming_connection
         from modelguard.storage.source import enough_labels, label_counts
 
@@ -187,16 +188,18 @@ class LabelsMaturedSensor(WindowSensor):
         # A missing connection/table or a refused login raises here (soft_fail does not skip
         # it): the task fails at once with the connection id and the table.
         with naming_connection(self.conn_id, self.error_prefix(self.table, matured.label)):
-            engine = ModelguardDbHook(self.conn_id).get_engine()
-            sends, labelled = label_counts(
-                engine,
-                self.table,
-                self.time_column,
-                self.label_column,
-                self.label_time_column,
-                matured,
-                as_of,
-            )
+            with phase("connect"):
+                engine = ModelguardDbHook(self.conn_id).get_engine()
+            with phase("read"):
+                sends, labelled = label_counts(
+                    engine,
+                    self.table,
+                    self.time_column,
+                    self.label_column,
+                    self.label_time_column,
+                    matured,
+                    as_of,
+                )
         self._sends, self._labelled = sends, labelled
         self.log.info(
             "%s: %d of %d sends in matured window %s have %s known by %s, need %d and %s",

@@ -84,14 +84,17 @@ class NewDataSensor(WindowSensor):
         return self._window
 
     def _count(self, window: Window) -> int:
+        from modelguard.core.timing import phase
         from modelguard.hooks.db import ModelguardDbHook, naming_connection
         from modelguard.storage.source import count_rows
 
         # A missing connection/table or a refused login raises here: the task fails at once
         # with the connection id and the table, instead of rescheduling until the timeout.
         with naming_connection(self.conn_id, self.error_prefix(self.table, window.label)):
-            engine = ModelguardDbHook(self.conn_id).get_engine()
-            rows = count_rows(engine, self.table, self.time_column, window)
+            with phase("connect"):
+                engine = ModelguardDbHook(self.conn_id).get_engine()
+            with phase("read"):
+                rows = count_rows(engine, self.table, self.time_column, window)
         self._last_count = rows
         return rows
 

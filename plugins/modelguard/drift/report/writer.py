@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelguard.core.timing import phase
 from modelguard.exceptions import MalformedResultError, NotJSONSerializableError
 from modelguard.storage.artifacts import TMP_PREFIX, atomic_write_text
 from modelguard.storage.paths import inside
@@ -73,12 +74,13 @@ def write_drift_reports(
     thresholds = report.get("thresholds") or {}
 
     psi_path = plots_dir / PSI_PLOT_NAME
-    save_figure(psi_figure(features, thresholds), psi_path)
-    plot_paths = [psi_path]
-    for name in order:
-        path = plots_dir / filenames[name]
-        save_figure(feature_figure(name, features[name]), path)
-        plot_paths.append(path)
+    with phase("plots"):
+        save_figure(psi_figure(features, thresholds), psi_path)
+        plot_paths = [psi_path]
+        for name in order:
+            path = plots_dir / filenames[name]
+            save_figure(feature_figure(name, features[name]), path)
+            plot_paths.append(path)
     _remove_stale_plots(plots_dir, keep={p.name for p in plot_paths})
 
     json_path = inside(out, JSON_NAME, root_name="the report folder")
