@@ -92,6 +92,10 @@ def test_config_path_comes_from_the_environment(tmp_path, monkeypatch, raw):
         ("monitoring", "sensor_mode", "poke", "allowed: airflow_default, reschedule, deferrable"),
         ("monitoring", "data_wait_minutes", 0, "monitoring.data_wait_minutes: 0"),
         ("monitoring", "label_wait_minutes", 1.5, "is not an integer"),
+        ("monitoring", "drift_partitions", 0, "monitoring.drift_partitions: 0"),
+        ("monitoring", "drift_partitions", 1025, "drift_partitions: 1025 is out of range"),
+        ("monitoring", "drift_partitions", 2.5, "is not an integer"),
+        ("monitoring", "drift_partitions", True, "monitoring.drift_partitions"),
     ],
 )
 def test_bad_values_name_key_value_and_what_is_allowed(raw, section, key, value, message):

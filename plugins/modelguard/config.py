@@ -49,6 +49,8 @@ MAX_INTEGER = 2**63 - 1
 # The years a date (monitoring.start_date) may fall in: far enough from year 1 and 9999 that
 # no date arithmetic of the monitoring overflows.
 DATE_YEARS = (1900, 2999)
+# Mapped drift partitions of one window: Airflow's default [core] max_map_length.
+MAX_DRIFT_PARTITIONS = 1024
 # A model config is a page of YAML; a bigger file is a mistake (or an attack on the parser).
 MAX_CONFIG_BYTES = 1024 * 1024
 
@@ -196,6 +198,10 @@ class MonitoringConfig:
     label_wait_minutes: int = field(metadata=_range(1, 7 * 24 * 60))
     data_poke_seconds: int = field(metadata=_range(1, 24 * 3600))
     label_poke_seconds: int = field(metadata=_range(1, 24 * 3600))
+    # 1: one detect_drift task; N > 1: N mapped summarise_partition tasks over equal parts of
+    # the window, then merge_and_decide (README: Scaling out). At most Airflow's default
+    # [core] max_map_length.
+    drift_partitions: int = field(metadata=_range(1, MAX_DRIFT_PARTITIONS))
 
     @property
     def deferrable_sensors(self) -> bool | None:

@@ -198,3 +198,8 @@ class EstimationUnavailableError(DataValidationError):
 class CopyReadNotExactError(ModelguardError):
     """Internal to ``storage.frames``: the COPY read cannot promise the frame of the driver's row
     tuples, so the tuples are read instead. Caught there; never reaches a user."""
+
+
+class SummaryMismatchError(ModelguardError):
+    """A window summary (one partition's file) cannot be read, or was taken against another
+    profile, other bin edges or another format than the one it is merged or judged with."""

@@ -156,6 +156,17 @@ class StackClient:
             f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", "task_instances"
         )
 
+    def xcom(
+        self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1
+    ) -> Any:
+        """A task's XCom value (of one map index of a mapped task), deserialized."""
+        import json
+
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        body = expect(self.get(path, map_index=map_index, deserialize=True), 200)
+        value = body["value"]
+        return json.loads(value) if isinstance(value, str) else value
+
     # ---- backfills
 
     def create_backfill(

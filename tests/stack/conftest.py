@@ -8,8 +8,10 @@ allowed to CREATE DATABASE): without it the tests are skipped, or fail when ``CI
 from __future__ import annotations
 
 import os
+import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from airflow_stack import COMPONENTS, AirflowStack, alive  # noqa: E402
 
-__all__ = ["COMPONENTS", "MODELGUARD_DAGS", "AirflowStack", "alive"]
+__all__ = ["COMPONENTS", "MODELGUARD_DAGS", "AirflowStack", "alive", "own_databases"]
 
 MODELGUARD_DAGS = (
     "email_engagement_monitoring",
@@ -65,3 +67,28 @@ def stack(pg_admin_dsn, tmp_path_factory) -> Iterator[AirflowStack]:
 def api(stack) -> Iterator[StackClient]:
     with StackClient(stack.base_url, stack.username, stack.password) as client:
         yield client
+
+
+@contextmanager
+def own_databases(pg_admin_dsn: str, prefix: str) -> Generator[dict[str, str], None, None]:
+    """A source and a registry database of a module's own on the test PostgreSQL server
+    (``{"source": url, "registry": url}``), dropped afterwards."""
+    from airflow_stack import _with_database, create_database, drop_database
+
+    names = {kind: f"{prefix}_{kind}_{secrets.token_hex(3)}" for kind in ("source", "registry")}
+    for name in names.values():
+        create_database(pg_admin_dsn, name)
+    try:
+        yield {k: _with_database(pg_admin_dsn, n, "postgresql+psycopg2") for k, n in names.items()}
+    finally:
+        for name in names.values():
+            drop_database(pg_admin_dsn, name)
+
+
+@pytest.fixture(scope="module")
+def stores(pg_admin_dsn, request) -> Iterator[dict[str, str]]:
+    """The module's own source and registry databases (:func:`own_databases`), named after
+    it; a module with stores of another kind (a private server) defines its own fixture."""
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").removesuffix("_stack")
+    with own_databases(pg_admin_dsn, f"mg_{name[:20]}") as urls:
+        yield urls

@@ -18,7 +18,6 @@ order on one registry:
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from datetime import timedelta
 from typing import Any
@@ -44,19 +43,6 @@ AS_OF = DEGRADED_RUN.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def stores(pg_admin_dsn):
-    """A source and a registry database of their own on the test PostgreSQL server."""
-    from airflow_stack import _with_database, create_database, drop_database
-
-    names = {kind: f"mg_approval_{kind}_{secrets.token_hex(3)}" for kind in ("source", "registry")}
-    for name in names.values():
-        create_database(pg_admin_dsn, name)
-    yield {k: _with_database(pg_admin_dsn, n, "postgresql+psycopg2") for k, n in names.items()}
-    for name in names.values():
-        drop_database(pg_admin_dsn, name)
 
 
 @pytest.fixture(scope="module")

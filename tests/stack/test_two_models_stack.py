@@ -9,7 +9,6 @@ reports.
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import yaml
 
 from tests.stack.client import StackClient, expect
 from tests.stack.conftest import ROOT, AirflowStack
-from tests.stack.world import DEGRADED_RUN, build_stack_world
+from tests.stack.world import DEGRADED_RUN, models_folder
 
 pytestmark = pytest.mark.stack
 
@@ -38,19 +37,6 @@ def rows(engine, sql: str, **params) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def stores(pg_admin_dsn):
-    """A source and a registry database of their own on the CI PostgreSQL server."""
-    from airflow_stack import _with_database, create_database, drop_database
-
-    names = {kind: f"mg_two_{kind}_{secrets.token_hex(3)}" for kind in ("source", "registry")}
-    for name in names.values():
-        create_database(pg_admin_dsn, name)
-    yield {k: _with_database(pg_admin_dsn, n, "postgresql+psycopg2") for k, n in names.items()}
-    for name in names.values():
-        drop_database(pg_admin_dsn, name)
-
-
-@pytest.fixture(scope="module")
 def world(stores, tmp_path_factory) -> dict[str, Any]:
     """Both models seeded and bootstrapped; their configs in one folder, sharing the roots."""
     from modelguard.config import load_config
@@ -58,12 +44,9 @@ def world(stores, tmp_path_factory) -> dict[str, Any]:
     from modelguard.storage.source import engine_for_url
     from support_escalation.generator import seed_source
 
-    root = tmp_path_factory.mktemp("two-models")
-    email = build_stack_world(root / "email", stores["source"], stores["registry"])
-    folder = root / "models"
-    folder.mkdir()
-    email_raw = yaml.safe_load(email.config_path.read_text())
-    (folder / f"{EMAIL}.yaml").write_text(yaml.safe_dump(email_raw))
+    folder, email_raw = models_folder(
+        tmp_path_factory.mktemp("two-models"), stores["source"], stores["registry"]
+    )
     support_raw = yaml.safe_load((ROOT / "config" / f"{SUPPORT}.yaml").read_text())
     support_raw["storage"] = dict(email_raw["storage"])  # one artifact and report root
     support_raw["monitoring"].update(email_raw["monitoring"] | {"monitoring_interval": 7200})

@@ -105,3 +105,16 @@ def build_stack_world(root: Path, source_url: str, registry_url: str) -> StackWo
         as_of=CHAMPION[1] + timedelta(hours=LABEL_DELAY_HOURS),
     )
     return StackWorld(root, config_path, source_url, registry_url)
+
+
+def models_folder(root: Path, source_url: str, registry_url: str) -> tuple[Path, dict]:
+    """The stack world (seeded, first champion bootstrapped) with its model's config alone in a
+    folder ``root/models``, for modules that put other models beside it: (folder, raw config)."""
+    import yaml
+
+    email = build_stack_world(root / "email", source_url, registry_url)
+    folder = root / "models"
+    folder.mkdir()
+    raw = yaml.safe_load(email.config_path.read_text())
+    (folder / "email_engagement.yaml").write_text(yaml.safe_dump(raw))
+    return folder, raw

@@ -261,6 +261,8 @@ def test_a_store_without_the_tables_has_nothing_to_prune(sqlite_engine):
 def test_label_end_parses_window_labels_only():
     assert label_end("2026-07-01T00:00_2026-07-02T00:00") == datetime(2026, 7, 2)
     assert label_end("2026-07-01T00:00_2026-07-02T00:00.partial") == datetime(2026, 7, 2)
+    assert label_end("2026-07-01T00:00_2026-07-02T00:00.parts") == datetime(2026, 7, 2)
+    assert label_end("2026-07-01T00:00_2026-07-02T00:00.parts.partial") is None
     assert label_end("2026-07-01T00:00:30_2026-07-01T00:10:15.500000") == datetime(
         2026, 7, 1, 0, 10, 15, 500000
     )
@@ -277,6 +279,13 @@ def test_old_report_folders_go_and_nothing_outside_the_root(tmp_path):
         (folder / "plots").mkdir(parents=True)
         (folder / "drift_report.json").write_text("{}")
     (root / DAG / "2026-07-01T00:00_2026-07-02T00:00.partial").mkdir()
+    parts = root / DAG / "2026-07-01T00:00_2026-07-02T00:00.parts"  # drift partition files
+    parts.mkdir()
+    (parts / "part-0000-of-0008.npz").write_bytes(b"")
+    recent_parts = (
+        root / DAG / f"{day(DAYS - 1)[0]:%Y-%m-%dT%H:%M}_{day(DAYS - 1)[1]:%Y-%m-%dT%H:%M}.parts"
+    )
+    recent_parts.mkdir()
     (root / DAG / "notes").mkdir()
     (outside / "2026-07-01T00:00_2026-07-02T00:00").mkdir(parents=True)
     (root / DAG / "2026-06-01T00:00_2026-06-02T00:00").symlink_to(
@@ -289,9 +298,10 @@ def test_old_report_folders_go_and_nothing_outside_the_root(tmp_path):
     assert kept == [
         "2026-06-01T00:00_2026-06-02T00:00",
         *(f"{day(k)[0]:%Y-%m-%dT%H:%M}_{day(k)[1]:%Y-%m-%dT%H:%M}" for k in range(5, DAYS)),
+        recent_parts.name,
         "notes",
     ]
-    assert len(result.deleted) == 6  # five windows and the partial one
+    assert len(result.deleted) == 7  # five windows, the partial one and the partition files
     assert all(str(p).startswith(str(root.resolve())) for p in result.deleted)
     assert (outside / "2026-07-01T00:00_2026-07-02T00:00").is_dir()
     assert (root / MODEL / "health-spool").is_dir()

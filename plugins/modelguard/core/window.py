@@ -170,3 +170,19 @@ def resolve_window(
             f"end {end.isoformat()}"
         )
     return Window(start=start, end=end)
+
+
+def split_window(window: Window, n: int) -> list[Window]:
+    """``window`` cut into ``n`` consecutive half-open parts of equal length (to the
+    microsecond; boundaries rounded down), in time order: together they hold exactly the
+    window's rows, each row in one part. A daily window in 8 parts is 8 windows of 3 hours."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise DataValidationError(f"a window is split into n >= 1 parts (an integer); got {n!r}")
+    span = window.end - window.start
+    if span < timedelta(microseconds=n):
+        raise DataValidationError(
+            f"window {window} is too short for {n} parts (each part needs at least a "
+            "microsecond); lower monitoring.drift_partitions"
+        )
+    bounds = [window.start + span * i // n for i in range(n)] + [window.end]
+    return [Window(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

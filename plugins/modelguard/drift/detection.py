@@ -555,11 +555,21 @@ def require_columns(frame, features: dict[str, str], what: str) -> None:
 def numeric_values(frame, name: str, what: str) -> np.ndarray:
     """Feature ``name`` as float64 (missing = NaN); an all-missing or non-numeric column is a
     :class:`DataValidationError` saying how to fix it."""
-    import pandas as pd
-
     col = frame[name]
     if col.isna().all():
-        raise DataValidationError(f"{what}: feature {name!r} has only missing values")
+        raise DataValidationError(only_missing_message(what, name))
+    return numeric_column(col, name, what)
+
+
+def only_missing_message(what: str, name: str) -> str:
+    return f"{what}: feature {name!r} has only missing values"
+
+
+def numeric_column(col, name: str, what: str) -> np.ndarray:
+    """A column holding at least one value as float64 (missing = NaN); a non-numeric dtype is
+    a :class:`DataValidationError` saying how to fix it."""
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
         example = col.dropna().iloc[0]
         raise DataValidationError(
@@ -602,14 +612,8 @@ def category_index(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
     concept drift); an all-missing column is a :class:`DataValidationError`."""
     col = frame[name]
     if col.isna().all():
-        raise DataValidationError(f"{what}: feature {name!r} has only missing values")
+        raise DataValidationError(only_missing_message(what, name))
     return stats.category_codes(col, f"{what}: feature {name!r}")
-
-
-def _categorical_codes(frame, name: str, what: str) -> tuple[np.ndarray, list[str]]:
-    """Counts per category (slot 0 = missing) and the categories as strings."""
-    codes, categories = category_index(frame, name, what)
-    return np.bincount(codes + 1, minlength=len(categories) + 1), categories
 
 
 def _sorted_valid(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -781,10 +785,26 @@ def detect_drift(
     window: dict[str, str] | None = None,
     **overrides: Any,
 ) -> DriftReport:
-    """Compare one window with the profile; thresholds default to ``drift_detection`` config."""
+    """Compare one window with the profile; thresholds default to ``drift_detection`` config.
+
+    Summarise, then decide: the window's :class:`~modelguard.drift.summary.WindowSummary`
+    (bin and category counts, sorted values) is all the verdict reads, so a window summarised
+    in partitions and merged gets the same report from :func:`detect_drift_from_summary`."""
+    from modelguard.drift.summary import summarise
+
     th = resolve_thresholds(config, **overrides)
-    what = "current window"
-    n_current = len(current_frame)
+    _require_rows(len(current_frame), th)
+    return detect_drift_from_summary(
+        profile,
+        summarise(profile, current_frame),
+        config=th,
+        model_name=model_name,
+        model_version=model_version,
+        window=window,
+    )
+
+
+def _require_rows(n_current: int, th: DriftDetectionConfig) -> None:
     if n_current == 0:
         raise DataValidationError("current window has no rows; nothing to compare")
     if n_current < th.min_rows:
@@ -792,23 +812,40 @@ def detect_drift(
             f"current window has {n_current} rows, fewer than drift_detection.min_rows "
             f"({th.min_rows}); widen the window or lower min_rows"
         )
-    require_columns(current_frame, profile.feature_types, what)
+
+
+def detect_drift_from_summary(
+    profile: ReferenceProfile,
+    summary,
+    *,
+    config: DriftDetectionConfig | None = None,
+    model_name: str | None = None,
+    model_version: int | None = None,
+    window: dict[str, str] | None = None,
+    **overrides: Any,
+) -> DriftReport:
+    """The verdict of a window from its summary (one frame's, or partitions' merged): the
+    one place the drift rules are applied. A summary computed against another profile is a
+    :class:`~modelguard.exceptions.SummaryMismatchError`."""
+    th = resolve_thresholds(config, **overrides)
+    summary.check_profile(profile)
+    n_current = summary.n_rows
+    _require_rows(n_current, th)
+    what = "current window"
 
     partial: dict[str, dict[str, Any]] = {}
     infinite: dict[str, tuple[int, int]] = {}
     for name, ref in profile.features.items():
+        s = summary.features[name]
+        if s.n_missing == n_current:
+            raise DataValidationError(only_missing_message(what, name))
         if isinstance(ref, NumericProfile):
-            values = numeric_values(current_frame, name, what)
-            n_pos, n_neg = (
-                int(np.count_nonzero(values == np.inf)),
-                int(np.count_nonzero(values == -np.inf)),
-            )
-            if n_pos or n_neg:
-                infinite[name] = (n_pos, n_neg)
-            partial[name] = _numeric_drift(ref, values, th)
+            if s.n_pos_inf or s.n_neg_inf:
+                infinite[name] = (s.n_pos_inf, s.n_neg_inf)
+            partial[name] = _numeric_drift(ref, s, n_current, th)
         else:
-            counts, values = _categorical_codes(current_frame, name, what)
-            partial[name] = _categorical_drift(ref, counts, values, th)
+            counts = np.concatenate(([s.n_missing], s.counts))
+            partial[name] = _categorical_drift(ref, counts, list(s.categories), th)
 
     for p in partial.values():
         p["pvalue"] = _feature_pvalue(p)
@@ -854,9 +891,11 @@ def detect_drift(
     )
 
 
-def _numeric_drift(ref: NumericProfile, values: np.ndarray, th) -> dict[str, Any]:
-    valid, n_missing = _sorted_valid(values)
-    cur_counts = stats.bin_counts_sorted(valid, ref.edges, n_missing)
+def _numeric_drift(ref: NumericProfile, s, n_current: int, th) -> dict[str, Any]:
+    """``s``: the feature's :class:`~modelguard.drift.summary.NumericSummary`."""
+    valid = s.sorted_values()  # ascending, +-inf at the ends, no NaN
+    n_missing = s.n_missing
+    cur_counts = np.append(s.counts, n_missing)
     psi_on = "psi" in th.numeric_tests
     out: dict[str, Any] = {
         "type": "numeric",
@@ -865,7 +904,7 @@ def _numeric_drift(ref: NumericProfile, values: np.ndarray, th) -> dict[str, Any
         "psi_pvalue": stats.psi_pvalue(ref.counts, cur_counts) if psi_on else None,
         "effect_measure": "ks_statistic",
         "ref": ref,
-        "n_current": int(values.size),
+        "n_current": n_current,
         "n_missing": n_missing,
         "new_categories": {},
         "bins": _bins(edge_labels(ref.edges), ref.counts, cur_counts),

@@ -17,7 +17,11 @@ from modelguard.config import DriftDetectionConfig, ModelguardConfig
 from modelguard.factory.common import default_args, start_date, tags
 from modelguard.factory.ids import ModelDagIds
 from modelguard.operators.alerts import RaiseAlertsOperator
-from modelguard.operators.drift import DriftDetectionOperator
+from modelguard.operators.drift import (
+    DriftDetectionOperator,
+    MergeDriftPartitionsOperator,
+    SummarisePartitionOperator,
+)
 from modelguard.operators.estimation import EstimatePerformanceOperator
 from modelguard.operators.health import HealthCheckOperator
 from modelguard.operators.labels import (
@@ -168,7 +172,7 @@ def build_monitoring_dag(
             poke_interval=mon.data_poke_seconds,
             timeout=mon.data_wait_minutes * 60,
         )
-        detect_drift = DriftDetectionOperator(task_id="detect_drift")
+        drift_first, detect_drift = _drift_tasks(mon.drift_partitions)
         # The champion's performance estimated from its scores on the same window, before the
         # labels mature: an estimated drop is an alert (and a reason), never a retraining.
         estimate_performance = EstimatePerformanceOperator(task_id="estimate_performance")
@@ -195,7 +199,7 @@ def build_monitoring_dag(
         detect_concept_drift = ConceptDriftOperator(task_id="detect_concept_drift")
         decide = RetrainDecisionOperator(
             task_id="decide",
-            drift_task_id="detect_drift",
+            drift_task_id=detect_drift.task_id,
             performance_task_id="measure_performance",
             concept_task_id="detect_concept_drift",
             estimate_task_id="estimate_performance",
@@ -224,21 +228,38 @@ def build_monitoring_dag(
             task_id="prune_history", dag_ids=[ids.monitoring, ids.monitoring_daily]
         ).as_teardown()
 
-        wait_for_data >> [detect_drift, estimate_performance, wait_for_labels]
+        wait_for_data >> [drift_first, estimate_performance, wait_for_labels]
         wait_for_labels >> [measure_performance, detect_concept_drift]
         [detect_drift, estimate_performance, measure_performance, detect_concept_drift] >> decide
         decide >> [trigger_retraining, alert, healthy] >> done
         # Both teardowns: the run's state stays that of done; alerts see check_health, and
         # history is pruned after the alerts have read it.
-        _raise_alerts(done, check_health) >> prune_history
+        _raise_alerts(done, check_health, detect_drift.task_id) >> prune_history
     return dag
 
 
-def _raise_alerts(done, check_health) -> RaiseAlertsOperator:
+def _drift_tasks(n_partitions: int):
+    """(first, last) of the drift check: one ``detect_drift`` task, or with
+    ``monitoring.drift_partitions`` N > 1, N mapped ``summarise_partition`` tasks over equal
+    parts of the window, then ``merge_and_decide`` (which pushes detect_drift's XCom)."""
+    if n_partitions == 1:
+        task = DriftDetectionOperator(task_id="detect_drift")
+        return task, task
+    summarise = SummarisePartitionOperator.partial(
+        task_id="summarise_partition",
+        n_partitions=n_partitions,
+        map_index_template=f"{{{{ task.partition + 1 }}}} of {n_partitions}",
+    ).expand(partition=list(range(n_partitions)))
+    merge = MergeDriftPartitionsOperator(task_id="merge_and_decide", n_partitions=n_partitions)
+    summarise >> merge
+    return summarise, merge
+
+
+def _raise_alerts(done, check_health, drift_task_id: str) -> RaiseAlertsOperator:
     """``raise_alerts`` after ``done`` and ``check_health``, run whatever happened upstream. A
     teardown, so that its success does not hide a failed run: the run's state stays that of
     ``done`` (Airflow ignores teardowns when it decides a run's state)."""
-    raise_alerts = RaiseAlertsOperator(task_id="raise_alerts")
+    raise_alerts = RaiseAlertsOperator(task_id="raise_alerts", drift_task_id=drift_task_id)
     [done, check_health] >> raise_alerts
     raise_alerts.as_teardown()
     raise_alerts.trigger_rule = "all_done"  # no setup tasks: all_done is what it waits for

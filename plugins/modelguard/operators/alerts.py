@@ -12,6 +12,8 @@ from modelguard.operators.common import is_backfill, timed, window_from_context
 WATCHED_TASKS = (
     "wait_for_data",
     "detect_drift",
+    "summarise_partition",  # with monitoring.drift_partitions > 1, instead of detect_drift
+    "merge_and_decide",
     "estimate_performance",
     "wait_for_labels",
     "measure_performance",

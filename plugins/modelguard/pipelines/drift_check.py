@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelguard.config import DriftDetectionConfig, ModelguardConfig
+from modelguard.core.timing import phase
 from modelguard.core.window import Window
 
 VERDICTS = ("major", "minor", "healthy")
@@ -107,14 +108,165 @@ def run_drift_check(
     run_id: str | None,
     judge_with: str = CHAMPION_AT_INTERVAL_END,
     log=None,
+    n_partitions: int | None = None,
 ) -> DriftCheckResult:
-    from modelguard.core.timing import phase
-    from modelguard.drift.detection import ReferenceProfile, detect_drift
-    from modelguard.drift.report import summarize, write_drift_reports
-    from modelguard.storage.paths import inside
+    """Judge the window and record the verdict. The window is read here, or, with
+    ``n_partitions``, is the merge of the summary files the partitions' tasks wrote
+    (:func:`summarise_partition`); the verdict, report, stored rows and result are the same
+    either way (one decision path: :func:`~modelguard.drift.detection.detect_drift` is
+    summarise-then-decide)."""
+    from functools import partial
+
+    from modelguard.drift.detection import detect_drift, detect_drift_from_summary
+
+    champion, profile = _judge_with(config, registry_engine, window, judge_with)
+    if n_partitions is None:
+        frame = _read_features(config, source_engine, profile, window, log)
+        decide = partial(detect_drift, profile, frame)
+    else:
+        merged = _merged_partitions(config, champion, window, n_partitions, dag_id, log)
+        decide = partial(detect_drift_from_summary, profile, merged)
+    bad_times = _unparseable_times(config, source_engine, log)
+    with phase("compute"):
+        report = decide(
+            config=thresholds,
+            model_name=champion.model_name,
+            model_version=champion.version,
+            window={"start": window.start.isoformat(), "end": window.end.isoformat()},
+        )
+    return _record(config, registry_engine, report, champion, bad_times, window, dag_id, run_id)
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    """What one summarise_partition task pushes to XCom: where its file is, never the data."""
+
+    partition: int
+    n_partitions: int
+    uri: str
+    n_rows: int
+    window_start: str
+    window_end: str
+
+    def to_xcom(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def summarise_partition(
+    *,
+    config: ModelguardConfig,
+    source_engine,
+    registry_engine,
+    window: Window,
+    partition: int,
+    n_partitions: int,
+    dag_id: str,
+    judge_with: str = CHAMPION_AT_INTERVAL_END,
+    log=None,
+) -> PartitionResult:
+    """One partition of a partitioned drift check: read only its part of the window
+    (:func:`~modelguard.core.window.split_window`), summarise it against the champion's
+    profile and write the summary file (replacing a rerun's). Judges nothing: an empty
+    partition or one without a feature's values is fine, the merge decides."""
+    from modelguard.drift.summary import summarise
+    from modelguard.storage.partitions import partition_dir, partition_path, write_partition
+
+    part = _partition_window(window, partition, n_partitions)
+    champion, profile = _judge_with(config, registry_engine, window, judge_with)
+    frame = _read_features(config, source_engine, profile, part, log)
+    with phase("compute"):
+        summary = summarise(
+            profile, frame, what=f"current window (partition {partition} {part})"
+        )
+    meta = _partition_meta(dag_id, window, part, partition, n_partitions, champion.id)
+    folder = partition_dir(config.storage.report_root, dag_id, window)
+    with phase("write"):
+        path = write_partition(partition_path(folder, partition, n_partitions), summary, meta)
+    return PartitionResult(
+        partition=partition,
+        n_partitions=n_partitions,
+        uri=path.as_uri(),
+        n_rows=summary.n_rows,
+        window_start=part.start.isoformat(),
+        window_end=part.end.isoformat(),
+    )
+
+
+def merge_and_decide(*, n_partitions: int, **kwargs: Any) -> DriftCheckResult:
+    """The verdict of a partitioned drift check: :func:`run_drift_check` on the partitions'
+    files (read back and checked: this run's window, partition and champion, merged in time
+    order); the same report, stored rows and result as the one-task check."""
+    return run_drift_check(n_partitions=n_partitions, **kwargs)
+
+
+def _merged_partitions(
+    config: ModelguardConfig, champion, window: Window, n_partitions: int, dag_id: str, log
+):
+    from modelguard.drift.summary import merge
+    from modelguard.exceptions import SummaryMismatchError
+    from modelguard.storage.partitions import partition_dir, partition_path, read_partition
+
+    folder = partition_dir(config.storage.report_root, dag_id, window)
+    summaries = []
+    for i in range(n_partitions):
+        part = _partition_window(window, i, n_partitions)
+        where = f"drift partition {i} of {n_partitions} {part}"
+        with phase("read"):
+            summary, meta = read_partition(partition_path(folder, i, n_partitions), where)
+        expected = _partition_meta(dag_id, window, part, i, n_partitions, champion.id)
+        if meta != expected:
+            raise SummaryMismatchError(
+                f"{where} was written for {meta!r:.300}, not for this run's {expected!r:.300} "
+                "(another champion or window); clear the run's drift partitions to run them again"
+            )
+        summaries.append(summary)
+    with phase("compute"):
+        merged = merge(summaries)
+    if log:
+        log.info("Merged %d partitions: %d rows for %s", n_partitions, merged.n_rows, window)
+    return merged
+
+
+def _read_features(config: ModelguardConfig, source_engine, profile, window: Window, log):
+    """The window's send times and the profile's feature columns, nothing else."""
+    from modelguard.storage.source import read_window
+
+    columns = [config.source.time_column, *profile.features]
+    with phase("read"):
+        frame = read_window(
+            source_engine, config.source.table, config.source.time_column, window, columns
+        )
+    if log:
+        log.info("Read %d rows of %s for %s", len(frame), config.source.table, window)
+    return frame
+
+
+def _partition_window(window: Window, index: int, n: int) -> Window:
+    from modelguard.core.window import split_window
+    from modelguard.exceptions import DataValidationError
+
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
+        raise DataValidationError(f"drift partition {index!r} is not one of 0..{n - 1}")
+    return split_window(window, n)[index]
+
+
+def _partition_meta(
+    dag_id: str, window: Window, part: Window, index: int, n: int, version_id: int
+) -> dict[str, Any]:
+    """What a partition file says it is, checked by the merge."""
+    return {
+        "dag_id": dag_id,
+        "window": [window.start.isoformat(), window.end.isoformat()],
+        "partition": [index, n],
+        "part": [part.start.isoformat(), part.end.isoformat()],
+        "model_version_id": version_id,
+    }
+
+
+def _judge_with(config: ModelguardConfig, registry_engine, window: Window, judge_with: str):
+    """(champion, profile) the window is judged with."""
+    from modelguard.drift.detection import ReferenceProfile
     from modelguard.storage.registry import ModelRegistry
-    from modelguard.storage.results import DriftRunRecord, FeatureDriftRecord, ResultStore
-    from modelguard.storage.source import read_window, unparseable_times
 
     with phase("registry"):
         registry = ModelRegistry(registry_engine, config.storage.artifact_root)
@@ -122,28 +274,40 @@ def run_drift_check(
         champion = judged_version(registry, config.model.name, window.end, judge_with)
     with phase("profile"):
         profile = ReferenceProfile.from_stored(champion.reference_profile, champion.profile_arrays)
-    columns = [config.source.time_column, *profile.features]
+    return champion, profile
+
+
+def _unparseable_times(config: ModelguardConfig, source_engine, log):
+    from modelguard.storage.source import unparseable_times
+
     with phase("read"):
-        frame = read_window(
-            source_engine, config.source.table, config.source.time_column, window, columns
+        bad_times = unparseable_times(
+            source_engine, config.source.table, config.source.time_column
         )
-        if log:
-            log.info("Read %d rows of %s for %s", len(frame), config.source.table, window)
-        bad_times = unparseable_times(source_engine, config.source.table, config.source.time_column)
     if bad_times.count and log:
         log.warning("%s", bad_times.message())
+    return bad_times
+
+
+def _record(
+    config: ModelguardConfig,
+    registry_engine,
+    report,
+    champion,
+    bad_times,
+    window: Window,
+    dag_id: str,
+    run_id: str | None,
+) -> DriftCheckResult:
+    """Write the report files, replace the stored rows of (DAG, window), and return the
+    verdict: the same for a whole-window and a partitioned check."""
+    from modelguard.drift.report import summarize, write_drift_reports
+    from modelguard.storage.paths import inside
+    from modelguard.storage.results import DriftRunRecord, FeatureDriftRecord, ResultStore
+
     with phase("compute"):
-        report = detect_drift(
-            profile,
-            frame,
-            config=thresholds,
-            model_name=champion.model_name,
-            model_version=champion.version,
-            window={"start": window.start.isoformat(), "end": window.end.isoformat()},
-        )
         report_dict = report.to_dict()
         summary = summarize(report_dict)
-
     with phase("write"):
         out_dir = report_dir(config.storage.report_root, dag_id, window)
         staging = inside(

@@ -17,9 +17,12 @@ from typing import Any
 
 from modelguard.exceptions import UnsafePathError
 
-__all__ = ["check_part", "inside"]
+__all__ = ["PARTS_SUFFIX", "check_part", "inside"]
 
 _SEPARATORS = ("/", "\\")
+PARTS_SUFFIX = ".parts"
+"""``<report_root>/<dag_id>/<window label>.parts``: a window's drift partition files
+(:mod:`modelguard.storage.partitions`), pruned with its report folder."""
 
 
 def check_part(part: Any, *, what: str = "a path component") -> str:

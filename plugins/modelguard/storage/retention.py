@@ -3,10 +3,11 @@
 What goes, for one model, when its interval ended before the cutoff: drift runs and their
 feature rows, label checks, monitoring decisions, health records, *cleared* alert episodes with
 their notifications, and the report folders ``<report_root>/<dag_id>/<window label>/`` of the
-model's monitoring DAGs. Drift results, health records and report folders go only once their
-interval's run has decided (a stored decision for that DAG and window end): a backfill of old
-history running beside a run of today keeps what its next task reads; the interval of a run
-that failed before deciding stays until a rerun decides it. What stays, always: open alerts, model versions, the champion pointer
+model's monitoring DAGs, with their drift partition files (``<window label>.parts/``). Drift
+results, health records and report folders go only once their interval's run has decided (a
+stored decision for that DAG and window end): a backfill of old history running beside a run of
+today keeps what its next task reads; the interval of a run that failed before deciding stays
+until a rerun decides it. What stays, always: open alerts, model versions, the champion pointer
 and the event log (nothing here names those tables), and the decisions a future verdict reads
 whatever their age: the model's newest ``retrain`` decision and its newest decision that started
 a retraining (the cool-down's anchor; ``retraining.cooldown_hours`` is checked against
@@ -42,7 +43,7 @@ from modelguard.storage.alerts import alert_notifications_table, alerts_table
 from modelguard.storage.db import ensure_lock, lock, to_naive_utc
 from modelguard.storage.estimates import estimates_table
 from modelguard.storage.health import health_records_table
-from modelguard.storage.paths import check_part
+from modelguard.storage.paths import PARTS_SUFFIX, check_part
 from modelguard.storage.results import (
     drift_features_table,
     drift_runs_table,
@@ -252,9 +253,12 @@ def prune_rows(
 
 def label_end(name: str) -> datetime | None:
     """The end of the window a report folder is named for (``<start>_<end>``, optionally
-    ``.partial``), or ``None`` when the name is no window label."""
-    if name.endswith(PARTIAL_SUFFIX):
-        name = name[: -len(PARTIAL_SUFFIX)]
+    ``.partial``, or ``.parts`` for a partitioned drift check's files), or ``None`` when the
+    name is no window label."""
+    for suffix in (PARTIAL_SUFFIX, PARTS_SUFFIX):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
     parts = name.split("_")
     if len(parts) != 2:
         return None
