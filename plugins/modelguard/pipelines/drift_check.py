@@ -175,9 +175,7 @@ def summarise_partition(
     champion, profile = _judge_with(config, registry_engine, window, judge_with)
     frame = _read_features(config, source_engine, profile, part, log)
     with phase("compute"):
-        summary = summarise(
-            profile, frame, what=f"current window (partition {partition} {part})"
-        )
+        summary = summarise(profile, frame, what=f"current window (partition {partition} {part})")
     meta = _partition_meta(dag_id, window, part, partition, n_partitions, champion.id)
     folder = partition_dir(config.storage.report_root, dag_id, window)
     with phase("write"):
@@ -281,9 +279,7 @@ def _unparseable_times(config: ModelguardConfig, source_engine, log):
     from modelguard.storage.source import unparseable_times
 
     with phase("read"):
-        bad_times = unparseable_times(
-            source_engine, config.source.table, config.source.time_column
-        )
+        bad_times = unparseable_times(source_engine, config.source.table, config.source.time_column)
     if bad_times.count and log:
         log.warning("%s", bad_times.message())
     return bad_times
