@@ -314,14 +314,14 @@ def import_costs() -> dict[str, dict]:
     code = (
         "import sys, time, json, numpy\n"
         "t = time.perf_counter()\n"
-        "import {m}\n"
+        "import MODULE\n"
         "dt = time.perf_counter() - t\n"
         f"print(json.dumps({{'seconds': dt, 'loads': [h for h in {heavy!r} if h in sys.modules]}}))"
     )
     out = {}
     for module in modules:
         done = subprocess.run(
-            [sys.executable, "-c", code.format(m=module)],
+            [sys.executable, "-c", code.replace("MODULE", module)],
             capture_output=True,
             text=True,
             check=True,
